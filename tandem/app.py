@@ -1,0 +1,129 @@
+"""The Jupyter Server extension and the ``tandem`` command."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from jupyter_core.paths import jupyter_data_dir
+from jupyter_server.extension.application import ExtensionApp
+from jupyter_server.base.handlers import JupyterHandler
+from tornado import web
+from traitlets import Float, Int, Unicode, Enum
+
+from .documents.files import DocumentFile
+from .documents.model import UnsupportedDocument, kind_for
+from .handlers import RoomHandler, SessionHandler
+from .handlers.room import GLOBAL_AWARENESS
+from .rooms import DocumentRoom, Room, RoomManager, RoomSettings
+from .store import SQLiteStore
+
+__all__ = ["TandemApp", "main"]
+
+
+class LandingHandler(JupyterHandler):
+    """A minimal page so the printed URL shows something useful."""
+
+    @web.authenticated
+    def get(self) -> None:
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.finish(
+            "<!doctype html><title>Tandem</title><h1>Tandem is running</h1>"
+            "<p>Open notebooks in this folder from JupyterLab (collaborative mode) or any "
+            "client that speaks the jupyter-collaboration protocol.</p>"
+        )
+
+
+class TandemApp(ExtensionApp):
+    name = "tandem"
+    description = "Real-time collaboration for Jupyter notebooks, durable and access-checked."
+    extension_url = "/tandem/"
+    load_other_extensions = True
+    subcommands: dict[str, Any] = {}
+    serverapp_config = {"jpserver_extensions": {"jupyter_server_fileid": True}}
+
+    db_path = Unicode(
+        "",
+        config=True,
+        help="SQLite file for document histories. Default: <jupyter data dir>/tandem/tandem.sqlite "
+        "(never beside the notebooks: home folders on NFS corrupt SQLite).",
+    )
+    sqlite_synchronous = Enum(
+        ["FULL", "NORMAL"],
+        "FULL",
+        config=True,
+        help="SQLite synchronous pragma: FULL survives power loss, NORMAL only process crashes.",
+    )
+    save_delay = Float(0.5, config=True, help="Seconds without edits before a document is saved.")
+    save_max_wait = Float(
+        3.0, config=True, help="Longest time (seconds) an edit may stay unsaved while people keep typing."
+    )
+    file_poll_interval = Float(
+        1.0, config=True, help="Seconds between checks for changes other programs make to open files."
+    )
+    room_evict_delay = Float(
+        60.0, config=True, help="Seconds a room with no peers stays in memory before it is evicted."
+    )
+    compact_updates = Int(
+        500, config=True, help="Fold a document's update log into a snapshot after this many updates."
+    )
+    compact_age = Float(
+        60.0, config=True, help="Fold a document's update log once its oldest update is this old (seconds)."
+    )
+    max_message_size = Int(
+        64 * 1024 * 1024, config=True, help="Largest WebSocket message accepted, in bytes."
+    )
+
+    def initialize_settings(self) -> None:
+        path = self.db_path or os.path.join(jupyter_data_dir(), "tandem", "tandem.sqlite")
+        self.store = SQLiteStore(path, synchronous=self.sqlite_synchronous)
+        self.room_settings = RoomSettings(
+            save_delay=self.save_delay,
+            save_max_wait=self.save_max_wait,
+            poll_interval=self.file_poll_interval,
+            compact_updates=self.compact_updates,
+            compact_age=self.compact_age,
+        )
+        self.rooms = RoomManager(self._create_room, self.room_evict_delay, self.log)
+        self.settings["tandem"] = self
+        self.log.info("Tandem store: %s", path)
+
+    def initialize_handlers(self) -> None:
+        self.handlers.extend(
+            [
+                (r"/api/collaboration/session/(.*)", SessionHandler, {"rooms": self.rooms}),
+                (
+                    r"/api/collaboration/room/(.*)",
+                    RoomHandler,
+                    {"rooms": self.rooms, "max_message_size": self.max_message_size},
+                ),
+                (r"/tandem/?", LandingHandler),
+            ]
+        )
+
+    async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
+        await self.store.start()
+
+    async def stop_extension(self) -> None:
+        await self.rooms.stop()
+        await self.store.stop()
+
+    async def _create_room(self, room_id: str) -> Room:
+        if room_id == GLOBAL_AWARENESS:
+            return Room(room_id, self.log)
+        if room_id.count(":") < 2:
+            raise UnsupportedDocument(f"unknown room {room_id[:64]!r}")
+        file_format, file_type, file_id = room_id.split(":", 2)
+        kind = kind_for(file_format, file_type)
+        file_ids = self.settings["file_id_manager"]
+        file = DocumentFile(self.serverapp.contents_manager, lambda: file_ids.get_path(file_id), kind)
+        room = DocumentRoom(room_id, file_id, kind, file, self.store, self.room_settings, self.log)
+        try:
+            await room.start()
+        except BaseException:
+            await room.stop()
+            raise
+        return room
+
+
+main = launch_new_instance = TandemApp.launch_instance

@@ -1,0 +1,135 @@
+"""Documents in the jupyter_ydoc schema, without a server-side undo history.
+
+``jupyter_ydoc`` attaches an ``UndoManager`` to every document; on a server that
+records every remote edit forever. Tandem's subclasses keep the schema and drop the
+undo tracking.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Literal
+
+import nbformat
+from jupyter_ydoc import YNotebook, YUnicode
+from jupyter_ydoc.ybasedoc import YBaseDoc
+from pycrdt import Doc
+
+__all__ = [
+    "DocumentKind",
+    "UnsupportedDocument",
+    "content_fingerprint",
+    "kind_for",
+    "new_document",
+    "prepare_notebook",
+]
+
+DocumentKind = Literal["notebook", "text"]
+
+
+class UnsupportedDocument(ValueError):
+    """A room asked for a format/type pair Tandem does not serve."""
+
+
+class _NoUndo:
+    """Stands in for the UndoManager: the server must not record edit history."""
+
+    def expand_scope(self, scope: Any) -> None:
+        pass
+
+
+class ServerNotebook(YNotebook):
+    @property
+    def undo_manager(self) -> Any:
+        return _NoUndo()
+
+
+class ServerText(YUnicode):
+    @property
+    def undo_manager(self) -> Any:
+        return _NoUndo()
+
+
+def kind_for(file_format: str, file_type: str) -> DocumentKind:
+    """Map jupyter-collaboration's ``format:type`` to a document kind."""
+    if file_format == "json" and file_type == "notebook":
+        return "notebook"
+    if file_format == "text" and file_type in ("file", "unicode"):
+        return "text"
+    raise UnsupportedDocument(f"unsupported document {file_format}:{file_type}")
+
+
+def new_document(kind: DocumentKind, doc: Doc | None = None) -> YBaseDoc:
+    return (ServerNotebook if kind == "notebook" else ServerText)(doc if doc is not None else Doc())
+
+
+def prepare_notebook(content: dict[str, Any]) -> dict[str, Any]:
+    """Validate a notebook read from disk and bring it to nbformat 4.5 (cells with ids).
+
+    Ids given to cells that had none are derived from position and source, so reading
+    the same file twice gives the same ids (history can then be matched to the file).
+    Raises ``nbformat.ValidationError`` (or ``ValueError``) for an invalid notebook.
+    """
+    nb = nbformat.from_dict(content)
+    if nb.get("nbformat") != 4:
+        raise ValueError(f"unsupported nbformat {nb.get('nbformat')}")
+    if nb.get("nbformat_minor", 0) < 5:
+        nb["nbformat_minor"] = 5
+        used: set[str] = set()
+        for index, cell in enumerate(nb.cells):
+            if not cell.get("id"):
+                digest = hashlib.sha1(f"{index}\0{_text(cell.get('source', ''))}".encode())
+                cell_id = digest.hexdigest()[:12]
+                while cell_id in used:
+                    cell_id = hashlib.sha1(cell_id.encode()).hexdigest()[:12]
+                cell["id"] = cell_id
+            used.add(cell["id"])
+    nbformat.validate(nb)
+    return json.loads(json.dumps(nb))
+
+
+def _text(value: Any) -> str:
+    return "".join(value) if isinstance(value, list) else str(value)
+
+
+def _normalize(value: Any) -> Any:
+    """Make notebook JSON comparable: multi-line strings joined, integral floats as ints."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _normalize(v) for k, v in value.items()}
+    if isinstance(value, list):
+        if value and all(isinstance(v, str) for v in value):
+            return "".join(value)
+        return [_normalize(v) for v in value]
+    return value
+
+
+def content_fingerprint(kind: DocumentKind, content: Any) -> str:
+    """A stable digest of a document's content, equal for equal notebooks/texts."""
+    if kind == "text":
+        data = content
+    else:
+        cells = []
+        for cell in content.get("cells", []):
+            cell = dict(cell)
+            cell.setdefault("metadata", {})
+            if cell.get("cell_type") == "code":
+                cell.setdefault("outputs", [])
+                cell.setdefault("execution_count", None)
+            if not cell.get("attachments"):
+                cell.pop("attachments", None)
+            cells.append(cell)
+        data = json.dumps(
+            _normalize(
+                {
+                    "cells": cells,
+                    "metadata": content.get("metadata", {}),
+                    "nbformat": content.get("nbformat"),
+                    "nbformat_minor": content.get("nbformat_minor"),
+                }
+            ),
+            sort_keys=True,
+        )
+    return hashlib.sha256(data.encode("utf-8")).hexdigest()

@@ -1,0 +1,313 @@
+"""A room whose document is a file: durable history, epochs, saving and file merges."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from pycrdt import Doc
+
+from ..documents.files import DocumentFile, FileGone
+from ..documents.merge import file_change_update
+from ..documents.model import DocumentKind, content_fingerprint, new_document
+from ..protocol import ProtocolError, Reader, encode_raw_json
+from ..store import DocumentStore
+from .room import Peer, Room
+
+__all__ = ["DocumentRoom", "RoomSettings"]
+
+
+@dataclass(frozen=True)
+class RoomSettings:
+    save_delay: float = 0.5
+    """Seconds without edits before the file is saved."""
+    save_max_wait: float = 3.0
+    """Longest time an edit may stay unsaved while people keep typing."""
+    poll_interval: float = 1.0
+    """Seconds between checks of the file for changes made by other programs."""
+    compact_updates: int = 500
+    """Fold the log into a snapshot once it holds this many updates..."""
+    compact_age: float = 60.0
+    """...or once its oldest uncompacted update is this many seconds old."""
+
+
+class DocumentRoom(Room):
+    def __init__(
+        self,
+        room_id: str,
+        key: str,
+        kind: DocumentKind,
+        file: DocumentFile,
+        store: DocumentStore,
+        settings: RoomSettings,
+        log: logging.Logger | None = None,
+    ) -> None:
+        super().__init__(room_id, log)
+        self.key = key
+        self.kind = kind
+        self.file = file
+        self.store = store
+        self.settings = settings
+        self.document = new_document(kind, self.doc)
+        self.epoch = ""
+        self._base_update = b""
+        self._synced_hash: str | None = None
+        self._file_modified: Any = None
+        self._path: str | None = None
+        self._tail: asyncio.Future[None] | None = None
+        self._log_count = 0
+        self._log_since: float | None = None
+        self._dirty_since: float | None = None
+        self._edit_seq = 0
+        self._save_timer: asyncio.TimerHandle | None = None
+        self._save_lock = asyncio.Lock()
+        self._poller: asyncio.Task[None] | None = None
+        self._started = False
+
+    # -- loading and epochs ----------------------------------------------------------
+
+    async def start(self) -> None:
+        """Load the file and the stored history; decide the epoch. Raises FileGone/BadFile."""
+        snapshot = await self.file.read()
+        self._path = self.file.path
+        history = await self.store.load(self.key)
+        recovered = history is not None and self._replay(history.updates)
+        if history is not None and recovered:
+            self.epoch = history.epoch
+            self._base_update = history.base_update or self.doc.get_update()
+            self._synced_hash = history.file_hash
+            current = self.document.get()
+            if content_fingerprint(self.kind, current) == content_fingerprint(self.kind, snapshot.content):
+                self._mark_synced(snapshot.hash)
+            elif history.file_hash is not None and history.file_hash == snapshot.hash:
+                self.log.info("%s: recovered edits not yet saved; saving them", self._path)
+                self._note_edit()
+            elif history.base_update is not None and not self._replaced_wholesale(current, snapshot.content):
+                self.log.info("%s: changed on disk while closed; merging", self._path)
+                self._merge_file(snapshot.content, snapshot.hash)
+            else:
+                recovered = False
+        if not recovered:
+            await self._new_epoch(snapshot.content, snapshot.hash)
+        self._file_modified = snapshot.last_modified
+        self._set_state(path=self._path, dirty=False, hash=snapshot.hash)
+        self._started = True
+        self._poller = asyncio.create_task(self._poll_file(), name=f"tandem-poll-{self.key}")
+
+    def _replay(self, updates: list[bytes]) -> bool:
+        try:
+            with self.doc.transaction(origin="store"):
+                for update in updates:
+                    self.doc.apply_update(update)
+        except Exception as exc:  # a damaged history is treated as lost, never half-used
+            self.log.error("stored history of %s does not apply (%r); starting a new epoch", self.key, exc)
+            self._reset_doc()
+            return False
+        self._captured.clear()
+        self._pending = list(updates)
+        self.still_pending()
+        self._log_count = len(updates)
+        self._log_since = time.monotonic()
+        return True
+
+    def _reset_doc(self) -> None:
+        self.doc.unobserve(self._subscription)
+        self.doc = Doc()
+        self._subscription = self.doc.observe(self._on_transaction)
+        self.document = new_document(self.kind, self.doc)
+        self._captured.clear()
+        self._pending = []
+
+    def _replaced_wholesale(self, current: Any, content: Any) -> bool:
+        if self.kind != "notebook":
+            return False
+        ours = {c.get("id") for c in current.get("cells", [])}
+        theirs = {c.get("id") for c in content.get("cells", [])}
+        return bool(ours) and bool(theirs) and not (ours & theirs)
+
+    async def _new_epoch(self, content: Any, file_hash: str | None) -> None:
+        if len(self.doc.get_update()) > 2:
+            self._reset_doc()
+        with self.doc.transaction(origin="load"):
+            self.document.set(content)
+        self._captured.clear()
+        self.epoch = uuid.uuid4().hex
+        snapshot = self.doc.get_update()
+        self._base_update = snapshot
+        self._synced_hash = file_hash
+        self._tail = self.store.reset(self.key, self.epoch, snapshot, file_hash)
+        await self._tail
+        self._log_count, self._log_since = 1, None
+        self.log.info("%s: new epoch %s", self._path, self.epoch)
+
+    # -- persistence hooks -----------------------------------------------------------
+
+    def persist(self, changes: list[bytes]) -> asyncio.Future[None]:
+        for change in changes:
+            self._tail = self.store.append(self.key, self.epoch, change)
+        self._log_count += len(changes)
+        if self._log_since is None:
+            self._log_since = time.monotonic()
+        assert self._tail is not None
+        tail = self._tail
+        if self._log_count >= self.settings.compact_updates:
+            self.compact()
+        return tail
+
+    async def durable(self) -> None:
+        if self._tail is not None:
+            await asyncio.gather(self._tail, return_exceptions=True)
+
+    def compact(self) -> asyncio.Future[None] | None:
+        """Fold the log into one snapshot (plus updates still waiting for dependencies)."""
+        if self._log_count <= 1 or not self.epoch:
+            return None
+        self._tail = self.store.compact(self.key, self.epoch, self.doc.get_update(), self.still_pending())
+        self._log_count, self._log_since = 1, None
+        return self._tail
+
+    def on_changed(self, origin: Peer | None) -> None:
+        if origin is not None:
+            self._note_edit()
+
+    # -- saving ----------------------------------------------------------------------
+
+    def _note_edit(self) -> None:
+        self._edit_seq += 1
+        now = time.monotonic()
+        if self._dirty_since is None:
+            self._dirty_since = now
+        delay = min(self.settings.save_delay, self._dirty_since + self.settings.save_max_wait - now)
+        if self._save_timer is not None:
+            self._save_timer.cancel()
+        loop = asyncio.get_running_loop()
+        self._save_timer = loop.call_later(max(delay, 0), lambda: asyncio.ensure_future(self.save()))
+
+    async def save(self) -> str:
+        """Write the document to its file now. Returns "success", "skipped" or "failed"."""
+        if not self._started:
+            return "skipped"
+        async with self._save_lock:
+            if self._save_timer is not None:
+                self._save_timer.cancel()
+                self._save_timer = None
+            try:
+                await self._check_file()
+                if self._dirty_since is None:
+                    return "skipped"
+                seq = self._edit_seq
+                content = self.document.get()
+                base = self.doc.get_update()
+                saved = await self.file.write(content)
+            except FileGone:
+                self._file_gone()
+                return "failed"
+            except Exception as exc:
+                self.log.error("could not save %s: %r", self._path, exc)
+                return "failed"
+            self._file_modified = saved.last_modified
+            self._base_update = base
+            self._mark_synced(saved.hash)
+            if self._edit_seq == seq:
+                self._dirty_since = None
+                self._set_state(dirty=False, hash=saved.hash)
+            else:
+                self._dirty_since = None
+                self._note_edit()
+            if self._log_since is not None and time.monotonic() - self._log_since > self.settings.compact_age:
+                self.compact()
+            return "success"
+
+    def _mark_synced(self, file_hash: str | None) -> None:
+        self._synced_hash = file_hash
+        if file_hash is not None and self.epoch:
+            self._tail = self.store.mark_synced(self.key, self.epoch, file_hash, self._base_update)
+
+    def _set_state(self, **values: Any) -> None:
+        state = self.document.ystate
+        changed = {k: v for k, v in values.items() if v is not None and state.get(k) != v}
+        if changed:
+            with self.transact():
+                for key, value in changed.items():
+                    state[key] = value
+
+    async def receive_raw(self, peer: Peer, reader: Reader) -> None:
+        """jupyter-collaboration's save request: ``"save"`` then a var-uint request id.
+
+        The reply is ``{"type": "save", "responseTo": id, "status": ...}`` where status
+        is "success" once the file holds the document, or "failed"."""
+        command = reader.var_string()
+        if command != "save":
+            raise ProtocolError(f"unknown raw command {command[:32]!r}")
+        request_id = reader.var_uint()
+        status = await self.save() if self._dirty_since is not None else "success"
+        if status == "skipped":
+            status = "success"
+        peer.send(encode_raw_json({"type": "save", "responseTo": request_id, "status": status}))
+
+    # -- the file on disk ------------------------------------------------------------
+
+    async def _poll_file(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.poll_interval)
+            try:
+                async with self._save_lock:
+                    await self._check_file()
+            except FileGone:
+                self._file_gone()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.log.warning("could not check %s: %r", self._path, exc)
+
+    async def _check_file(self) -> None:
+        """Follow renames; merge changes other programs made to the file."""
+        path = self.file.path
+        if path != self._path:
+            self._path = path
+            self._set_state(path=path)
+        stat = await self.file.stat()
+        if stat.last_modified == self._file_modified:
+            return
+        snapshot = await self.file.read()
+        self._file_modified = snapshot.last_modified
+        if snapshot.hash is not None and snapshot.hash == self._synced_hash:
+            return
+        self.log.info("%s changed on disk; merging into the live document", path)
+        self._merge_file(snapshot.content, snapshot.hash)
+
+    def _merge_file(self, content: Any, file_hash: str | None) -> None:
+        update = file_change_update(self._base_update, self.kind, content)
+        self.apply_update(update)
+        scratch = Doc()
+        scratch.apply_update(self._base_update)
+        scratch.apply_update(update)
+        self._base_update = scratch.get_update()
+        self._mark_synced(file_hash)
+        if content_fingerprint(self.kind, self.document.get()) != content_fingerprint(self.kind, content):
+            self._note_edit()  # peers had unsaved work: write the merged result back
+        else:
+            self._set_state(dirty=False, hash=file_hash)
+
+    def _file_gone(self) -> None:
+        self.log.warning("%s is gone; closing room %s", self._path, self.room_id)
+        self.close_all(4404, f"File {self._path} was deleted or moved.")
+
+    # -- shutdown --------------------------------------------------------------------
+
+    async def stop(self) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
+        if self._started and self._dirty_since is not None:
+            await self.save()
+        if self._save_timer is not None:
+            self._save_timer.cancel()
+        if self._started:
+            self.compact()
+            await self.durable()
+        await super().stop()

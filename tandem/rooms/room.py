@@ -1,0 +1,211 @@
+"""A room: one live Y document, its peers and their awareness.
+
+Every change to the document, whoever makes it (a peer, a file merge, the server's
+own bookkeeping), goes through :meth:`Room.apply_update` or :meth:`Room.transact`:
+applied to the document, appended to the durable log, and relayed to the other peers
+only once the log has committed it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from contextlib import contextmanager
+from typing import Any, Iterator, Protocol
+
+from pycrdt import Doc, TransactionEvent, get_update
+
+from ..protocol import (
+    MessageType,
+    ProtocolError,
+    Reader,
+    SyncType,
+    decode_awareness,
+    encode_awareness,
+    encode_sync,
+)
+from .awareness import AwarenessRegistry
+
+__all__ = ["Peer", "Room"]
+
+EMPTY_UPDATE = b"\x00\x00"
+
+
+class Peer(Protocol):
+    """A connection to a room. ``identity`` is the authenticated user, ``can_write``
+    whether its document updates are accepted."""
+
+    peer_id: str
+    identity: dict[str, Any]
+    can_write: bool
+
+    def send(self, message: bytes) -> None: ...
+
+    def close(self, code: int, reason: str = "") -> None: ...
+
+
+def _done() -> asyncio.Future[None]:
+    future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    future.set_result(None)
+    return future
+
+
+class Room:
+    """A live document shared by peers, without persistence (e.g. global awareness)."""
+
+    def __init__(self, room_id: str, log: logging.Logger | None = None) -> None:
+        self.room_id = room_id
+        self.log = log or logging.getLogger("tandem")
+        self.doc = Doc()
+        self.peers: dict[str, Peer] = {}
+        self.awareness = AwarenessRegistry()
+        self.dropped_updates = 0
+        self.on_denied: list[Callable[[Peer, str], None]] = []
+        self._captured: list[bytes] = []
+        self._pending: list[bytes] = []
+        self._subscription = self.doc.observe(self._on_transaction)
+
+    def _on_transaction(self, event: TransactionEvent) -> None:
+        update = event.update
+        if update != EMPTY_UPDATE:
+            self._captured.append(update)
+
+    # -- peers -----------------------------------------------------------------------
+
+    def join(self, peer: Peer) -> None:
+        self.peers[peer.peer_id] = peer
+        peer.send(encode_sync(SyncType.STEP1, self.doc.get_state()))
+        states = self.awareness.states()
+        if states:
+            peer.send(encode_awareness(states))
+
+    def leave(self, peer: Peer) -> None:
+        if self.peers.pop(peer.peer_id, None) is None:
+            return
+        gone = self.awareness.remove_peer(peer.peer_id)
+        if gone:
+            self.broadcast(encode_awareness(gone))
+
+    def broadcast(self, message: bytes, exclude: Peer | None = None) -> None:
+        for peer in list(self.peers.values()):
+            if peer is not exclude:
+                peer.send(message)
+
+    def close_all(self, code: int, reason: str) -> None:
+        for peer in list(self.peers.values()):
+            peer.close(code, reason)
+
+    # -- messages --------------------------------------------------------------------
+
+    async def receive(self, peer: Peer, message: bytes) -> None:
+        """Handle one frame from ``peer``; raises :class:`ProtocolError` if malformed
+        (nothing has been applied in that case)."""
+        reader = Reader(message)
+        message_type = reader.var_uint()
+        if message_type == MessageType.SYNC:
+            sync_type = reader.var_uint()
+            payload = reader.var_bytes()
+            reader.expect_end()
+            await self._receive_sync(peer, sync_type, payload)
+        elif message_type == MessageType.AWARENESS:
+            payload = reader.var_bytes()
+            reader.expect_end()
+            accepted = self.awareness.accept(peer.peer_id, peer.identity, decode_awareness(payload))
+            if accepted:
+                self.broadcast(encode_awareness(accepted), exclude=peer)
+        elif message_type == MessageType.RAW:
+            await self.receive_raw(peer, reader)
+        else:
+            raise ProtocolError(f"unknown message type {message_type}")
+
+    async def _receive_sync(self, peer: Peer, sync_type: int, payload: bytes) -> None:
+        if sync_type == SyncType.STEP1:
+            try:
+                reply = self.doc.get_update(payload)
+            except Exception as exc:
+                raise ProtocolError("state vector does not decode") from exc
+            await self.durable()
+            peer.send(encode_sync(SyncType.STEP2, reply))
+        elif sync_type in (SyncType.STEP2, SyncType.UPDATE):
+            if not peer.can_write:
+                self.dropped_updates += 1
+                self.log.warning("dropped update from read-only peer %s in %s", peer.peer_id, self.room_id)
+                for hook in self.on_denied:
+                    hook(peer, "document update from a read-only peer")
+                return
+            self.apply_update(payload, origin=peer)
+        else:
+            raise ProtocolError(f"unknown sync message type {sync_type}")
+
+    async def receive_raw(self, peer: Peer, reader: Reader) -> None:
+        raise ProtocolError("raw messages are not accepted in this room")
+
+    # -- the one write path ----------------------------------------------------------
+
+    def apply_update(self, update: bytes, origin: Peer | None = None) -> asyncio.Future[None]:
+        """Apply ``update``; store what it changed; relay it once stored.
+
+        Returns a future resolved when the change is durable. Raises
+        :class:`ProtocolError` if the update does not decode (the document is unchanged).
+        """
+        self._captured.clear()
+        try:
+            self.doc.apply_update(update)
+        except Exception as exc:
+            self._captured.clear()
+            raise ProtocolError(f"update does not decode: {exc}") from exc
+        changes = self._take_captured()
+        leftover = get_update(update, self.doc.get_state())
+        if leftover[0] != 0:  # structs waiting for a missing dependency: keep them
+            self._pending.append(leftover)
+            changes.append(leftover)
+        return self._commit(changes, origin)
+
+    @contextmanager
+    def transact(self, origin: str = "server") -> Iterator[Doc]:
+        """A server-side change: ``with room.transact(): ...`` then stored and relayed."""
+        self._captured.clear()
+        with self.doc.transaction(origin=origin):
+            yield self.doc
+        self._commit(self._take_captured(), None)
+
+    def _take_captured(self) -> list[bytes]:
+        changes, self._captured = self._captured, []
+        return changes
+
+    def _commit(self, changes: list[bytes], origin: Peer | None) -> asyncio.Future[None]:
+        if not changes:
+            return _done()
+        stored = self.persist(changes)
+        self.on_changed(origin)
+
+        def relay(future: asyncio.Future[None]) -> None:
+            if future.cancelled() or future.exception() is not None:
+                error = None if future.cancelled() else future.exception()
+                self.log.error("could not store an update in %s: %r", self.room_id, error)
+                self.close_all(4500, "the server could not store an update")
+                return
+            for change in changes:
+                self.broadcast(encode_sync(SyncType.UPDATE, change), exclude=origin)
+
+        stored.add_done_callback(relay)
+        return stored
+
+    def persist(self, changes: list[bytes]) -> asyncio.Future[None]:
+        """Make ``changes`` durable; the base room keeps nothing."""
+        return _done()
+
+    async def durable(self) -> None:
+        """Wait until every change applied so far is durable."""
+
+    def on_changed(self, origin: Peer | None) -> None:
+        """Called after each change to the document."""
+
+    def still_pending(self) -> list[bytes]:
+        state = self.doc.get_state()
+        self._pending = [u for u in self._pending if get_update(u, state)[0] != 0]
+        return list(self._pending)
+
+    async def stop(self) -> None:
+        self.doc.unobserve(self._subscription)
