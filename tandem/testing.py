@@ -217,6 +217,8 @@ class YPeer:
         self._outbox: asyncio.Queue[bytes] = asyncio.Queue()
         self._awareness_clock = 0
         self.doc.observe(self._on_change)
+        self.room_url = ""
+        self.session_id = ""
 
     @property
     def notebook(self) -> Any:
@@ -231,15 +233,27 @@ class YPeer:
         room = f"{session['format']}:{session['type']}:{session['fileId']}"
         sid = session["sessionId"] if session_id is None else session_id
         peer = cls(kind)
-        await peer.connect(f"{server.ws_url}/api/collaboration/room/{room}?sessionId={sid}", headers or server.headers)
+        peer.room_url = f"{server.ws_url}/api/collaboration/room/{room}"
+        peer.session_id = sid
+        await peer.connect(f"{peer.room_url}?sessionId={sid}", headers or server.headers)
         if wait:
             await peer.wait_synced()
         return peer
+
+    async def reconnect(self, server: TandemServer, wait: bool = True) -> None:
+        """Reconnect to the same room with the same session id, keeping local state
+        (as a browser tab does after a network drop or a server restart)."""
+        await self.close()
+        url = self.room_url.replace(self.room_url.split("/api/")[0], server.ws_url)
+        await self.connect(f"{url}?sessionId={self.session_id}", server.headers)
+        if wait:
+            await self.wait_synced()
 
     async def connect(self, url: str, headers: dict[str, str]) -> None:
         self.ws = await websockets.connect(url, additional_headers=headers, max_size=None)
         self.synced.clear()
         self.closed.clear()
+        self.close_code = self.close_reason = None
         self._outbox = asyncio.Queue()
         self._reader = asyncio.create_task(self._read_loop())
         self._writer = asyncio.create_task(self._write_loop(self.ws, self._outbox))

@@ -1,0 +1,131 @@
+"""The contract every DocumentStore must honour, run against each backend."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from pycrdt import Doc, Text
+
+from tandem.store import DocumentStore, SQLiteStore, StaleEpoch
+
+
+@pytest.fixture(params=["sqlite"])
+async def store(request, tmp_path: Path) -> AsyncIterator[DocumentStore]:
+    backend = SQLiteStore(tmp_path / "db" / "tandem.sqlite")
+    await backend.start()
+    yield backend
+    await backend.stop()
+
+
+def edits(n: int) -> tuple[Doc, list[bytes]]:
+    doc = Doc()
+    text = doc.get("t", type=Text)
+    updates: list[bytes] = []
+    doc.observe(lambda event: updates.append(event.update))
+    for i in range(n):
+        text += f"{i},"
+    return doc, updates
+
+
+def rebuild(updates: list[bytes]) -> str:
+    doc = Doc()
+    text = doc.get("t", type=Text)
+    for update in updates:
+        doc.apply_update(update)
+    return str(text)
+
+
+async def test_unknown_document_has_no_history(store):
+    assert await store.load("nope") is None
+
+
+async def test_reset_append_load_round_trip(store):
+    doc, updates = edits(20)
+    await store.reset("k", "e1", updates[0], "hash0")
+    await asyncio.gather(*(store.append("k", "e1", u) for u in updates[1:]))
+    history = await store.load("k")
+    assert history is not None
+    assert history.epoch == "e1" and history.file_hash == "hash0"
+    assert rebuild(history.updates) == str(doc.get("t", type=Text))
+
+
+async def test_group_commit_batches_a_burst(store):
+    _, updates = edits(200)
+    await store.reset("k", "e1", updates[0], None)
+    if isinstance(store, SQLiteStore):
+        before = store.commits
+    await asyncio.gather(*(store.append("k", "e1", u) for u in updates[1:]))
+    if isinstance(store, SQLiteStore):
+        assert store.commits - before < 20  # 199 appends, a handful of transactions
+
+
+async def test_compact_replaces_what_was_enqueued_before_it(store):
+    doc, updates = edits(50)
+    await store.reset("k", "e1", updates[0], None)
+    for u in updates[1:40]:
+        store.append("k", "e1", u)
+    scratch = Doc()
+    for u in updates[:40]:
+        scratch.apply_update(u)
+    store.compact("k", "e1", scratch.get_update(), keep=[])
+    await asyncio.gather(*(store.append("k", "e1", u) for u in updates[40:]))
+    history = await store.load("k")
+    assert len(history.updates) == 1 + 10
+    assert rebuild(history.updates) == str(doc.get("t", type=Text))
+
+
+async def test_compact_keeps_updates_waiting_for_dependencies(store):
+    doc, updates = edits(10)
+    await store.reset("k", "e1", updates[0], None)
+    orphan = updates[9]  # depends on updates 1..8, never stored
+    await store.compact("k", "e1", updates[0], keep=[orphan])
+    history = await store.load("k")
+    assert history.updates == [updates[0], orphan]
+
+
+async def test_writes_for_a_stale_epoch_fail_and_change_nothing(store):
+    _, updates = edits(3)
+    await store.reset("k", "e1", updates[0], None)
+    await store.reset("k", "e2", updates[0], None)
+    with pytest.raises(StaleEpoch):
+        await store.append("k", "e1", updates[1])
+    with pytest.raises(StaleEpoch):
+        await store.compact("k", "e1", updates[0], [])
+    good = store.append("k", "e2", updates[1])  # a neighbour in the same batch still lands
+    await good
+    history = await store.load("k")
+    assert history.epoch == "e2" and history.updates == [updates[0], updates[1]]
+
+
+async def test_mark_synced_records_hash_and_base(store):
+    _, updates = edits(2)
+    await store.reset("k", "e1", updates[0], None)
+    await store.mark_synced("k", "e1", "h1", b"base")
+    history = await store.load("k")
+    assert history.file_hash == "h1" and history.base_update == b"base"
+
+
+async def test_history_survives_reopening(tmp_path):
+    path = tmp_path / "reopen.sqlite"
+    first = SQLiteStore(path)
+    await first.start()
+    doc, updates = edits(5)
+    await first.reset("k", "e1", updates[0], None)
+    for u in updates[1:]:
+        first.append("k", "e1", u)
+    await first.stop()  # flushes pending appends
+    second = SQLiteStore(path)
+    await second.start()
+    history = await second.load("k")
+    await second.stop()
+    assert rebuild(history.updates) == str(doc.get("t", type=Text))
+
+
+async def test_delete_forgets_everything(store):
+    _, updates = edits(2)
+    await store.reset("k", "e1", updates[0], None)
+    await store.delete("k")
+    assert await store.load("k") is None
