@@ -16,6 +16,7 @@ import copy
 from bisect import bisect_left
 from collections.abc import Iterator
 from difflib import SequenceMatcher
+from itertools import accumulate
 from typing import Any, Literal
 from uuid import uuid4
 
@@ -27,7 +28,7 @@ __all__ = ["file_change_update", "make_equal", "make_notebook_equal", "make_text
 
 # create_ycell needs no instance state; skipping __init__ avoids an UndoManager.
 _YNB = YNotebook.__new__(YNotebook)
-_REFINE_MAX_CHARS = 4000  # replaced line blocks up to this size are diffed by character
+_REFINE_MAX_CHARS = 2000  # replaced line blocks up to this size are diffed by character
 _CELL_SPECIAL_KEYS = {"id", "cell_type", "source", "metadata", "outputs", "execution_state"}
 _EMPTY_CELL = {  # what YNotebook.set stores for a notebook without cells
     "cell_type": "code",
@@ -78,7 +79,7 @@ def make_equal(doc: Doc, kind: Literal["notebook", "text"], content: Any) -> Non
 def file_change_update(
     base_update: bytes, kind: Literal["notebook", "text"], new_content: Any
 ) -> bytes:
-    """Return the Y update that turns the base state into ``new_content`` (``b"\\x00\\x00"`` if none)."""
+    """Return the Y update turning the base state into ``new_content`` (empty: ``b"\\0\\0"``)."""
     scratch = Doc()  # fresh random client id
     scratch.apply_update(base_update)
     before = scratch.get_state()
@@ -98,8 +99,10 @@ def _char_edits(old: str, new: str) -> Iterator[tuple[int, int, str]]:
     tail = 0
     while tail < min(len(a), len(b)) - head and a[-1 - tail] == b[-1 - tail]:
         tail += 1
-    a_at, b_at = _offsets(a), _offsets(b)
-    matcher = SequenceMatcher(None, a[head : len(a) - tail], b[head : len(b) - tail], False)
+    a_at, b_at = [0, *accumulate(map(len, a))], [0, *accumulate(map(len, b))]
+    # autojunk stays on for lines: without it, repeated lines (blank ones...) make big
+    # files quadratic; the lines it skips come back through the character refinement.
+    matcher = SequenceMatcher(None, a[head : len(a) - tail], b[head : len(b) - tail])
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
             continue
@@ -113,13 +116,6 @@ def _char_edits(old: str, new: str) -> Iterator[tuple[int, int, str]]:
                         yield start + k1, start + k2, new_block[l1:l2]
                 continue
         yield start, stop, new_block
-
-
-def _offsets(lines: list[str]) -> list[int]:
-    offsets = [0]
-    for line in lines:
-        offsets.append(offsets[-1] + len(line))
-    return offsets
 
 
 def _byte_edits(old: str, new: str) -> Iterator[tuple[int, int, str]]:
@@ -184,7 +180,7 @@ def _target_cells(ycells: Array, cells: list[dict[str, Any]]) -> list[dict[str, 
     """Cells to reach, each with a unique id. No cells means jupyter_ydoc's one empty cell."""
     if not cells:
         only = ycells[0] if len(ycells) == 1 else None
-        if only and only.get("cell_type") == "code" and not str(only.get("source", "")):
+        if only is not None and only.get("cell_type") == "code" and not str(only.get("source", "")):
             cells = [_cell_to_py(only)]  # keep the placeholder peers may be typing in
         else:
             cells = [dict(_EMPTY_CELL)]

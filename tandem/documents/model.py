@@ -23,6 +23,7 @@ __all__ = [
     "kind_for",
     "new_document",
     "prepare_notebook",
+    "repair_notebook",
 ]
 
 DocumentKind = Literal["notebook", "text"]
@@ -64,6 +65,31 @@ def new_document(kind: DocumentKind, doc: Doc | None = None) -> YBaseDoc:
     return (ServerNotebook if kind == "notebook" else ServerText)(doc if doc is not None else Doc())
 
 
+def repair_notebook(content: dict[str, Any]) -> dict[str, Any]:
+    """Fill in what nbformat requires and clients sometimes leave out (a code cell
+    without ``execution_count``, a cell without ``metadata``), and drop what a cell
+    type does not allow, so the file Tandem writes is always a valid notebook."""
+    nb = dict(content)
+    nb.setdefault("metadata", {})
+    cells = []
+    for cell in nb.get("cells", []):
+        cell = dict(cell)
+        if not isinstance(cell.get("metadata"), dict):
+            cell["metadata"] = {}
+        if cell.get("cell_type") == "code":
+            cell.setdefault("outputs", [])
+            cell.setdefault("execution_count", None)
+        else:
+            cell.pop("outputs", None)
+            cell.pop("execution_count", None)
+            if cell.get("cell_type") not in ("markdown", "raw") or not cell.get("attachments"):
+                cell.pop("attachments", None)
+        cell.setdefault("source", "")
+        cells.append(cell)
+    nb["cells"] = cells
+    return nb
+
+
 def prepare_notebook(content: dict[str, Any]) -> dict[str, Any]:
     """Validate a notebook read from disk and bring it to nbformat 4.5 (cells with ids).
 
@@ -71,7 +97,7 @@ def prepare_notebook(content: dict[str, Any]) -> dict[str, Any]:
     the same file twice gives the same ids (history can then be matched to the file).
     Raises ``nbformat.ValidationError`` (or ``ValueError``) for an invalid notebook.
     """
-    nb = nbformat.from_dict(content)
+    nb = nbformat.from_dict(repair_notebook(content))
     if nb.get("nbformat") != 4:
         raise ValueError(f"unsupported nbformat {nb.get('nbformat')}")
     if nb.get("nbformat_minor", 0) < 5:

@@ -52,7 +52,7 @@ def type_at_end_of_line(text: Text, line_no: int, typed: str) -> None:
     """A peer types ``typed`` at the end of line ``line_no`` (0-based) of ``text``."""
     value = str(text)
     lines = value.splitlines(keepends=True)
-    end = sum(len(line) for line in lines[: line_no + 1]) - len(lines[line_no]) + len(lines[line_no].rstrip("\r\n"))
+    end = sum(len(line) for line in lines[:line_no]) + len(lines[line_no].rstrip("\r\n"))
     text.insert(byte_index(value, end), typed)
 
 
@@ -101,7 +101,8 @@ def normalized(nb: dict[str, Any]) -> dict[str, Any]:
     cells = []
     for cell in nb["cells"]:
         out = {k: cell[k] for k in ("id", "cell_type", "metadata")}
-        out["source"] = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        source = cell["source"]
+        out["source"] = "".join(source) if isinstance(source, list) else source
         if cell["cell_type"] == "code":
             out["outputs"] = cell["outputs"]
             out["execution_count"] = cell["execution_count"]
@@ -153,10 +154,15 @@ def random_cell(rng: random.Random, cell_id: str | None = None) -> nbformat.Note
     source = random_text(rng)
     kwargs = {"id": cell_id} if cell_id else {}
     if kind == "code":
-        outputs = rng.choice([[], [new_output("stream", name="stdout", text=random_text(rng))],
-                              [new_output("display_data", data={"text/plain": UNICODE}, metadata={"n": 1})]])
-        return new_code_cell(source, execution_count=rng.choice([None, rng.randint(1, 9)]),
-                             outputs=outputs, metadata=rng.choice([{}, {"tags": ["a"]}]), **kwargs)
+        stream = new_output("stream", name="stdout", text=random_text(rng))
+        display = new_output("display_data", data={"text/plain": UNICODE}, metadata={"n": 1})
+        return new_code_cell(
+            source,
+            execution_count=rng.choice([None, rng.randint(1, 9)]),
+            outputs=rng.choice([[], [stream], [display, stream]]),
+            metadata=rng.choice([{}, {"tags": ["a"]}]),
+            **kwargs,
+        )
     if kind == "markdown":
         cell = new_markdown_cell(source, **kwargs)
         if rng.random() < 0.3:
@@ -165,11 +171,14 @@ def random_cell(rng: random.Random, cell_id: str | None = None) -> nbformat.Note
     return new_raw_cell(source, **kwargs)
 
 
+MUTATIONS = ["add", "delete", "move", "type", "source", "outputs", "meta", "count", "nbmeta"]
+
+
 def mutate_notebook(rng: random.Random, nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     nb = copy.deepcopy(nb)
     cells = nb.cells
     for _ in range(rng.randint(0, 6)):
-        op = rng.choice(["add", "delete", "move", "type", "source", "outputs", "meta", "count", "nbmeta"])
+        op = rng.choice(MUTATIONS)
         if op == "add" or not cells:
             cells.insert(rng.randint(0, len(cells)), random_cell(rng))
             continue
@@ -261,6 +270,21 @@ def test_make_text_equal_is_minimal() -> None:
     assert len(doc.get_update(state)) < 100
 
 
+def test_make_text_equal_big_repetitive_file() -> None:
+    # Many identical lines made an exact line diff quadratic (minutes); must stay fast and small.
+    rng = random.Random(7)
+    kinds = ["", "", "x = 1", "    pass", UNICODE, "v = {}"]  # 1 in 6 lines is unique
+    lines = [rng.choice(kinds).format(i) + "\n" for i in range(50_000)]
+    doc, text = text_doc("".join(lines))
+    for _ in range(200):
+        i = rng.randrange(len(lines))
+        lines[i] = "changed " + lines[i]
+    state = doc.get_state()
+    make_text_equal(text, "".join(lines))
+    assert str(text) == "".join(lines)
+    assert len(doc.get_update(state)) < 200 * 50
+
+
 # --- make_notebook_equal -----------------------------------------------------------------
 
 
@@ -278,10 +302,12 @@ def test_make_notebook_equal_edits() -> None:
     del target.cells[0]
     target.metadata["language_info"] = {"name": "python"}
     target.nbformat_minor = 4
-    target.cells.append(new_markdown_cell("pic", id="att", attachments={"p.png": {"image/png": "AA=="}}))
+    attachments = {"p.png": {"image/png": "AA=="}}
+    target.cells.append(new_markdown_cell("pic", id="att", attachments=attachments))
     make_notebook_equal(doc, target)
     assert_notebook(doc, target)
-    assert [c["cell_type"] for c in live(doc)["cells"]] == ["markdown", "code", "raw", "code", "markdown"]
+    types = [c["cell_type"] for c in live(doc)["cells"]]
+    assert types == ["markdown", "code", "raw", "code", "markdown"]
 
 
 def test_make_notebook_equal_is_idempotent_and_one_transaction() -> None:
@@ -301,7 +327,8 @@ def test_make_notebook_equal_is_idempotent_and_one_transaction() -> None:
 
 def test_cells_without_or_with_duplicate_ids_become_new_cells() -> None:
     doc = nb_doc(sample_notebook())
-    target = new_notebook(cells=[new_code_cell("x", id="c1"), new_code_cell("y"), new_raw_cell("z")])
+    cells = [new_code_cell("x", id="c1"), new_code_cell("y"), new_raw_cell("z")]
+    target = new_notebook(cells=cells)
     target.cells[1]["id"] = "c1"
     del target.cells[2]["id"]
     make_notebook_equal(doc, target)
@@ -370,7 +397,8 @@ def test_three_way_notebook() -> None:
     p1, p2 = peer_of(base), peer_of(base)
     type_at_end_of_line(p1.get("cells", type=Array)[0]["source"], 2, "  # peer1 🎉")
     type_at_end_of_line(p2.get("cells", type=Array)[2]["source"], 0, "  # peer2")
-    YNotebook(p2).ycells.insert(1, YNotebook(p2).create_ycell(new_markdown_cell("peer cell", id="p")))
+    p2_nb = YNotebook(p2)
+    p2_nb.ycells.insert(1, p2_nb.create_ycell(new_markdown_cell("peer cell", id="p")))
     p1.get("cells", type=Array)[2]["metadata"]["peer"] = True
     p2.get("meta", type=Map)["metadata"]["peer"] = "p2"
     sync(server, p1)  # p1's edits reached the server before the file changed; p2's did not
@@ -437,3 +465,20 @@ def test_make_equal_dispatch() -> None:
     assert isinstance(doc.get("meta", type=Map)["metadata"], Map)
     with pytest.raises(ValueError):
         make_equal(doc, "binary", b"")  # type: ignore[arg-type]
+
+
+def test_consecutive_file_changes_rebase_on_merged_base() -> None:
+    # As the server does it: after a merge the new base is the old base plus the update.
+    server, _ = text_doc("a\nb\nc\n")
+    base = server.get_update()
+    peer = peer_of(base)
+    for disk, typed in (("A\nb\nc\n", "1"), ("A\nb\nC\n", "2"), ("A\nB\nC\nd\n", "3")):
+        peer.get("source", type=Text).insert(0, typed)
+        update = file_change_update(base, "text", disk)
+        server.apply_update(update)
+        scratch = peer_of(base)
+        scratch.apply_update(update)
+        base = scratch.get_update()
+        sync(server, peer)
+    assert str(peer.get("source", type=Text)) == "321A\nB\nC\nd\n"
+    assert str(server.get("source", type=Text)) == "321A\nB\nC\nd\n"
