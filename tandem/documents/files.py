@@ -1,17 +1,26 @@
-"""Reading and writing a document's file through Jupyter's contents manager.
+"""Reading and writing a document's file.
 
-Going through the contents manager keeps Tandem correct on any storage a hub
-configures, and the standard ``FileContentsManager`` writes atomically (temporary
-file, then rename). Errors come back as :class:`FileGone` or :class:`BadFile`.
+Reads go through Jupyter's contents manager, so Tandem sees files as every other
+Jupyter tool does. Writes to local files are atomic: the new content goes to a
+temporary file in the same folder, is flushed to disk, and replaces the file with one
+rename, so no reader (and no crash) ever sees a half-written notebook. (Jupyter's own
+"atomic" writing rewrites the file in place behind a backup copy.) Contents managers
+that are not backed by local files are written through ``save``. Errors come back as
+:class:`FileGone` or :class:`BadFile`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import os
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import nbformat
 from jupyter_core.utils import ensure_async
 
 from .model import DocumentKind, prepare_notebook
@@ -86,15 +95,33 @@ class DocumentFile:
 
     async def write(self, content: Any) -> FileSnapshot:
         path = self.path
-        model = {"content": content, **self._model_args()}
-        if self.kind == "notebook":
-            model["format"] = "json"
+        os_path = self._os_path(path)
         try:
-            await ensure_async(self._cm.save(model, path))
-            saved = await ensure_async(self._cm.get(path, content=False, require_hash=True))
+            if os_path is None:
+                model = {"content": content, **self._model_args()}
+                if self.kind == "notebook":
+                    model["format"] = "json"
+                await ensure_async(self._cm.save(model, path))
+                saved = await ensure_async(self._cm.get(path, content=False, require_hash=True))
+                return FileSnapshot(None, saved.get("hash"), saved.get("last_modified"))
+            data = self._serialize(content)
+            await asyncio.to_thread(write_atomically, os_path, data)
+            saved = await ensure_async(self._cm.get(path, content=False))
         except Exception as exc:
             raise self._translate(exc, path) from exc
-        return FileSnapshot(None, saved.get("hash"), saved.get("last_modified"))
+        return FileSnapshot(None, hashlib.sha256(data).hexdigest(), saved.get("last_modified"))
+
+    def _os_path(self, path: str) -> str | None:
+        get_os_path = getattr(self._cm, "_get_os_path", None)
+        return get_os_path(path) if callable(get_os_path) else None
+
+    def _serialize(self, content: Any) -> bytes:
+        if self.kind == "notebook":
+            text = nbformat.writes(nbformat.from_dict(content), version=nbformat.NO_CONVERT)
+            if not text.endswith("\n"):
+                text += "\n"
+            return text.encode("utf-8")
+        return str(content).encode("utf-8")
 
     @staticmethod
     def _translate(exc: Exception, path: str) -> Exception:
@@ -105,3 +132,30 @@ class DocumentFile:
             reason = getattr(exc, "log_message", None) or str(exc)
             return BadFile(f"{path} cannot be read: {reason}")
         return exc
+
+
+def write_atomically(os_path: str, data: bytes) -> None:
+    """Replace ``os_path`` with ``data``: temp file, fsync, rename. Keeps the file's mode;
+    a symlinked file stays a symlink (its target is replaced)."""
+    os_path = os.path.realpath(os_path)
+    if not os.path.exists(os_path):
+        raise FileNotFoundError(os_path)
+    folder = os.path.dirname(os_path)
+    mode = os.stat(os_path).st_mode & 0o7777
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".~tandem-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, os_path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    dir_fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 import nbformat
 from jupyter_ydoc import YNotebook, YUnicode
+from nbformat.v4.rwbase import strip_transient
 from jupyter_ydoc.ybasedoc import YBaseDoc
 from pycrdt import Doc
 
@@ -93,11 +94,13 @@ def repair_notebook(content: dict[str, Any]) -> dict[str, Any]:
 def prepare_notebook(content: dict[str, Any]) -> dict[str, Any]:
     """Validate a notebook read from disk and bring it to nbformat 4.5 (cells with ids).
 
+    Transient fields (the contents manager's ``trusted`` flags) are dropped: they are
+    not part of the file and would make the same file look different between reads.
     Ids given to cells that had none are derived from position and source, so reading
     the same file twice gives the same ids (history can then be matched to the file).
     Raises ``nbformat.ValidationError`` (or ``ValueError``) for an invalid notebook.
     """
-    nb = nbformat.from_dict(repair_notebook(content))
+    nb = strip_transient(nbformat.from_dict(repair_notebook(content)))
     if nb.get("nbformat") != 4:
         raise ValueError(f"unsupported nbformat {nb.get('nbformat')}")
     if nb.get("nbformat_minor", 0) < 5:

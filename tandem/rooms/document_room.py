@@ -13,7 +13,7 @@ from pycrdt import Doc
 
 from ..documents.files import DocumentFile, FileGone
 from ..documents.merge import file_change_update
-from ..documents.model import DocumentKind, content_fingerprint, new_document
+from ..documents.model import DocumentKind, content_fingerprint, new_document, repair_notebook
 from ..protocol import ProtocolError, Reader, encode_raw_json
 from ..store import DocumentStore
 from .room import Peer, Room
@@ -55,7 +55,7 @@ class DocumentRoom(Room):
         self.document = new_document(kind, self.doc)
         self.epoch = ""
         self._base_update = b""
-        self._synced_hash: str | None = None
+        self._synced_fingerprint: str | None = None
         self._file_modified: Any = None
         self._path: str | None = None
         self._tail: asyncio.Future[None] | None = None
@@ -74,25 +74,30 @@ class DocumentRoom(Room):
         """Load the file and the stored history; decide the epoch. Raises FileGone/BadFile."""
         snapshot = await self.file.read()
         self._path = self.file.path
+        on_disk = content_fingerprint(self.kind, snapshot.content)
         history = await self.store.load(self.key)
         recovered = history is not None and self._replay(history.updates)
         if history is not None and recovered:
             self.epoch = history.epoch
-            self._base_update = history.base_update or self.doc.get_update()
-            self._synced_hash = history.file_hash
-            current = self.document.get()
-            if content_fingerprint(self.kind, current) == content_fingerprint(self.kind, snapshot.content):
-                self._mark_synced(snapshot.hash)
-            elif history.file_hash is not None and history.file_hash == snapshot.hash:
+            current = self._content_for_file()
+            if content_fingerprint(self.kind, current) == on_disk:
+                self._base_update = self.doc.get_update()
+                self._mark_synced(on_disk)
+            elif on_disk in (history.file_fingerprint, history.prev_fingerprint):
+                # The file is one Tandem wrote; the history holds later edits: save them.
                 self.log.info("%s: recovered edits not yet saved; saving them", self._path)
+                current_pair = on_disk == history.file_fingerprint
+                self._base_update = (history.base_update if current_pair else history.prev_base) or b""
+                self._synced_fingerprint = on_disk
                 self._note_edit()
-            elif history.base_update is not None and not self._replaced_wholesale(current, snapshot.content):
-                self.log.info("%s: changed on disk while closed; merging", self._path)
-                self._merge_file(snapshot.content, snapshot.hash)
+            elif history.base_update and not self._replaced_wholesale(current, snapshot.content):
+                self.log.info("%s: changed on disk while closed; merging (%s vs %s/%s)", self._path, on_disk, history.file_fingerprint, history.prev_fingerprint)
+                self._base_update = history.base_update
+                self._merge_file(snapshot.content)
             else:
                 recovered = False
         if not recovered:
-            await self._new_epoch(snapshot.content, snapshot.hash)
+            await self._new_epoch(snapshot.content)
         self._file_modified = snapshot.last_modified
         self._set_state(path=self._path, dirty=False, hash=snapshot.hash)
         self._started = True
@@ -129,7 +134,7 @@ class DocumentRoom(Room):
         theirs = {c.get("id") for c in content.get("cells", [])}
         return bool(ours) and bool(theirs) and not (ours & theirs)
 
-    async def _new_epoch(self, content: Any, file_hash: str | None) -> None:
+    async def _new_epoch(self, content: Any) -> None:
         if len(self.doc.get_update()) > 2:
             self._reset_doc()
         with self.doc.transaction(origin="load"):
@@ -138,8 +143,8 @@ class DocumentRoom(Room):
         self.epoch = uuid.uuid4().hex
         snapshot = self.doc.get_update()
         self._base_update = snapshot
-        self._synced_hash = file_hash
-        self._tail = self.store.reset(self.key, self.epoch, snapshot, file_hash)
+        self._synced_fingerprint = content_fingerprint(self.kind, content)
+        self._tail = self.store.reset(self.key, self.epoch, snapshot, self._synced_fingerprint)
         await self._tail
         self._log_count, self._log_since = 1, None
         self.log.info("%s: new epoch %s", self._path, self.epoch)
@@ -200,8 +205,14 @@ class DocumentRoom(Room):
                 if self._dirty_since is None:
                     return "skipped"
                 seq = self._edit_seq
-                content = self.document.get()
+                content = self._content_for_file()
                 base = self.doc.get_update()
+                fingerprint = content_fingerprint(self.kind, content)
+                # Record what is about to be written before writing it: after a crash,
+                # the file then always matches one recorded (fingerprint, base) pair.
+                self._base_update = base
+                self._mark_synced(fingerprint)
+                await self.durable()
                 saved = await self.file.write(content)
             except FileGone:
                 self._file_gone()
@@ -210,22 +221,25 @@ class DocumentRoom(Room):
                 self.log.error("could not save %s: %r", self._path, exc)
                 return "failed"
             self._file_modified = saved.last_modified
-            self._base_update = base
-            self._mark_synced(saved.hash)
+            self._dirty_since = None
             if self._edit_seq == seq:
-                self._dirty_since = None
                 self._set_state(dirty=False, hash=saved.hash)
             else:
-                self._dirty_since = None
                 self._note_edit()
             if self._log_since is not None and time.monotonic() - self._log_since > self.settings.compact_age:
                 self.compact()
             return "success"
 
-    def _mark_synced(self, file_hash: str | None) -> None:
-        self._synced_hash = file_hash
-        if file_hash is not None and self.epoch:
-            self._tail = self.store.mark_synced(self.key, self.epoch, file_hash, self._base_update)
+    def _content_for_file(self) -> Any:
+        content = self.document.get()
+        return repair_notebook(content) if self.kind == "notebook" else content
+
+    def _mark_synced(self, fingerprint: str) -> None:
+        """The file holds (or is about to hold) ``fingerprint``, the document's content at
+        ``self._base_update``; recorded durably in order with the updates."""
+        self._synced_fingerprint = fingerprint
+        if self.epoch:
+            self._tail = self.store.mark_synced(self.key, self.epoch, fingerprint, self._base_update)
 
     def _set_state(self, **values: Any) -> None:
         state = self.document.ystate
@@ -276,23 +290,27 @@ class DocumentRoom(Room):
             return
         snapshot = await self.file.read()
         self._file_modified = snapshot.last_modified
-        if snapshot.hash is not None and snapshot.hash == self._synced_hash:
+        if content_fingerprint(self.kind, snapshot.content) == self._synced_fingerprint:
             return
         self.log.info("%s changed on disk; merging into the live document", path)
-        self._merge_file(snapshot.content, snapshot.hash)
+        self._merge_file(snapshot.content)
+        self._set_state(hash=snapshot.hash)
 
-    def _merge_file(self, content: Any, file_hash: str | None) -> None:
+    def _merge_file(self, content: Any) -> None:
+        """Merge a file changed by another program: its changes relative to the last
+        synced state are replayed into the live document, so peers keep unsaved work."""
         update = file_change_update(self._base_update, self.kind, content)
         self.apply_update(update)
         scratch = Doc()
         scratch.apply_update(self._base_update)
         scratch.apply_update(update)
         self._base_update = scratch.get_update()
-        self._mark_synced(file_hash)
-        if content_fingerprint(self.kind, self.document.get()) != content_fingerprint(self.kind, content):
+        on_disk = content_fingerprint(self.kind, content)
+        self._mark_synced(on_disk)
+        if content_fingerprint(self.kind, self._content_for_file()) != on_disk:
             self._note_edit()  # peers had unsaved work: write the merged result back
         else:
-            self._set_state(dirty=False, hash=file_hash)
+            self._set_state(dirty=False)
 
     def _file_gone(self) -> None:
         self.log.warning("%s is gone; closing room %s", self._path, self.room_id)

@@ -31,10 +31,14 @@ class DocumentHistory:
 
     epoch: str
     updates: list[bytes]
-    file_hash: str | None
-    """Hash of the file as it was the last time document and file were equal."""
+    file_fingerprint: str | None
+    """Content fingerprint of the file as last written or read by Tandem."""
     base_update: bytes | None
-    """Full Y state at that same moment (the base for merging out-of-band file changes)."""
+    """Full Y state when the document equalled that content (base for merging file changes)."""
+    prev_fingerprint: str | None = None
+    """The pair before: a crash between recording a save and writing the file leaves the
+    file at this content, and then this base applies."""
+    prev_base: bytes | None = None
 
 
 @runtime_checkable
@@ -48,7 +52,7 @@ class DocumentStore(Protocol):
     async def load(self, key: str) -> DocumentHistory | None:
         """The document's history, or None if the store has none."""
 
-    def reset(self, key: str, epoch: str, snapshot: bytes, file_hash: str | None) -> asyncio.Future[None]:
+    def reset(self, key: str, epoch: str, snapshot: bytes, fingerprint: str | None) -> asyncio.Future[None]:
         """Start a new epoch whose whole history is ``snapshot``; older history is dropped."""
 
     def append(self, key: str, epoch: str, update: bytes) -> asyncio.Future[None]:
@@ -57,8 +61,9 @@ class DocumentStore(Protocol):
     def compact(self, key: str, epoch: str, snapshot: bytes, keep: list[bytes]) -> asyncio.Future[None]:
         """Replace the log enqueued so far with ``snapshot`` followed by ``keep``."""
 
-    def mark_synced(self, key: str, epoch: str, file_hash: str, base_update: bytes) -> asyncio.Future[None]:
-        """Record that the document equalled the file with ``file_hash`` at ``base_update``."""
+    def mark_synced(self, key: str, epoch: str, fingerprint: str, base_update: bytes) -> asyncio.Future[None]:
+        """Record that the file holds (or is about to hold) content ``fingerprint``, which the
+        document had at ``base_update``; the previous pair is kept as ``prev_*``."""
 
     async def delete(self, key: str) -> None:
         """Forget the document entirely."""

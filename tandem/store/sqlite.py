@@ -24,8 +24,10 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
     doc_key TEXT PRIMARY KEY,
     epoch TEXT NOT NULL,
-    file_hash TEXT,
+    file_fingerprint TEXT,
     base_update BLOB,
+    prev_fingerprint TEXT,
+    prev_base BLOB,
     created REAL NOT NULL,
     updated REAL NOT NULL
 );
@@ -36,6 +38,10 @@ CREATE TABLE IF NOT EXISTS updates (
 );
 CREATE INDEX IF NOT EXISTS updates_by_doc ON updates (doc_key, seq);
 """
+
+
+def _bytes(value: Any) -> bytes | None:
+    return bytes(value) if value is not None else None
 
 
 @dataclass
@@ -102,7 +108,9 @@ class SQLiteStore:
     def _load(self, key: str) -> DocumentHistory | None:
         assert self._conn is not None
         row = self._conn.execute(
-            "SELECT epoch, file_hash, base_update FROM documents WHERE doc_key = ?", (key,)
+            "SELECT epoch, file_fingerprint, base_update, prev_fingerprint, prev_base"
+            " FROM documents WHERE doc_key = ?",
+            (key,),
         ).fetchone()
         if row is None:
             return None
@@ -112,8 +120,14 @@ class SQLiteStore:
                 "SELECT data FROM updates WHERE doc_key = ? ORDER BY seq", (key,)
             )
         ]
-        base = bytes(row[2]) if row[2] is not None else None
-        return DocumentHistory(epoch=row[0], updates=updates, file_hash=row[1], base_update=base)
+        return DocumentHistory(
+            epoch=row[0],
+            updates=updates,
+            file_fingerprint=row[1],
+            base_update=_bytes(row[2]),
+            prev_fingerprint=row[3],
+            prev_base=_bytes(row[4]),
+        )
 
     async def size_on_disk(self) -> int:
         """Bytes used by the database file and its WAL."""
@@ -122,16 +136,14 @@ class SQLiteStore:
 
     # -- writes ----------------------------------------------------------------------
 
-    def reset(self, key: str, epoch: str, snapshot: bytes, file_hash: str | None) -> asyncio.Future[None]:
+    def reset(self, key: str, epoch: str, snapshot: bytes, fingerprint: str | None) -> asyncio.Future[None]:
         def apply(conn: sqlite3.Connection) -> None:
             now = time.time()
             conn.execute("DELETE FROM updates WHERE doc_key = ?", (key,))
             conn.execute(
-                "INSERT INTO documents (doc_key, epoch, file_hash, base_update, created, updated)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (doc_key) DO UPDATE SET epoch ="
-                " excluded.epoch, file_hash = excluded.file_hash, base_update ="
-                " excluded.base_update, created = excluded.created, updated = excluded.updated",
-                (key, epoch, file_hash, snapshot, now, now),
+                "INSERT OR REPLACE INTO documents (doc_key, epoch, file_fingerprint, base_update,"
+                " created, updated) VALUES (?, ?, ?, ?, ?, ?)",
+                (key, epoch, fingerprint, snapshot, now, now),
             )
             conn.execute("INSERT INTO updates (doc_key, data) VALUES (?, ?)", (key, snapshot))
 
@@ -155,12 +167,13 @@ class SQLiteStore:
 
         return self._enqueue(apply)
 
-    def mark_synced(self, key: str, epoch: str, file_hash: str, base_update: bytes) -> asyncio.Future[None]:
+    def mark_synced(self, key: str, epoch: str, fingerprint: str, base_update: bytes) -> asyncio.Future[None]:
         def apply(conn: sqlite3.Connection) -> None:
             self._check_epoch(conn, key, epoch)
             conn.execute(
-                "UPDATE documents SET file_hash = ?, base_update = ?, updated = ? WHERE doc_key = ?",
-                (file_hash, base_update, time.time(), key),
+                "UPDATE documents SET prev_fingerprint = file_fingerprint, prev_base = base_update,"
+                " file_fingerprint = ?, base_update = ?, updated = ? WHERE doc_key = ?",
+                (fingerprint, base_update, time.time(), key),
             )
 
         return self._enqueue(apply)

@@ -48,7 +48,7 @@ async def test_reset_append_load_round_trip(store):
     await asyncio.gather(*(store.append("k", "e1", u) for u in updates[1:]))
     history = await store.load("k")
     assert history is not None
-    assert history.epoch == "e1" and history.file_hash == "hash0"
+    assert history.epoch == "e1" and history.file_fingerprint == "hash0"
     assert rebuild(history.updates) == str(doc.get("t", type=Text))
 
 
@@ -100,12 +100,16 @@ async def test_writes_for_a_stale_epoch_fail_and_change_nothing(store):
     assert history.epoch == "e2" and history.updates == [updates[0], updates[1]]
 
 
-async def test_mark_synced_records_hash_and_base(store):
+async def test_mark_synced_records_fingerprint_and_base_and_keeps_the_previous_pair(store):
     _, updates = edits(2)
-    await store.reset("k", "e1", updates[0], None)
-    await store.mark_synced("k", "e1", "h1", b"base")
+    await store.reset("k", "e1", updates[0], "f0")
+    await store.mark_synced("k", "e1", "f1", b"base1")
     history = await store.load("k")
-    assert history.file_hash == "h1" and history.base_update == b"base"
+    assert history.file_fingerprint == "f1" and history.base_update == b"base1"
+    assert history.prev_fingerprint == "f0" and history.prev_base == updates[0]
+    await store.mark_synced("k", "e1", "f2", b"base2")
+    history = await store.load("k")
+    assert (history.prev_fingerprint, history.prev_base) == ("f1", b"base1")
 
 
 async def test_history_survives_reopening(tmp_path):
