@@ -6,10 +6,10 @@ import os
 from typing import Any
 
 from jupyter_core.paths import jupyter_data_dir
-from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.base.handlers import JupyterHandler
+from jupyter_server.extension.application import ExtensionApp
 from tornado import web
-from traitlets import Float, Int, Unicode, Enum
+from traitlets import Enum, Float, Int, Unicode
 
 from .documents.files import DocumentFile
 from .documents.model import UnsupportedDocument, kind_for

@@ -17,7 +17,6 @@ import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import nbformat
@@ -25,11 +24,15 @@ from jupyter_core.utils import ensure_async
 
 from .model import DocumentKind, prepare_notebook
 
-__all__ = ["BadFile", "DocumentFile", "FileGone", "FileSnapshot"]
+__all__ = ["BadFile", "DocumentFile", "FileChanged", "FileGone", "FileSnapshot"]
 
 
 class FileGone(Exception):
     """The file no longer exists (deleted, or its id is unknown)."""
+
+
+class FileChanged(Exception):
+    """Another program changed the file since Tandem last looked; nothing was written."""
 
 
 class BadFile(Exception):
@@ -40,7 +43,9 @@ class BadFile(Exception):
 class FileSnapshot:
     content: Any | None
     hash: str | None
-    last_modified: datetime | None
+    version: Any
+    """Changes whenever the file does: (inode, mtime in ns, size) for local files, the
+    contents manager's ``last_modified`` otherwise."""
 
 
 def _status(exc: BaseException) -> int | None:
@@ -69,6 +74,9 @@ class DocumentFile:
 
     async def read(self) -> FileSnapshot:
         path = self.path
+        # The version is taken before the content: if the file changes in between,
+        # the next check sees a newer version and reads it again.
+        version = (await self.stat()).version
         try:
             model = await ensure_async(
                 self._cm.get(path, content=True, require_hash=True, **self._model_args())
@@ -83,17 +91,22 @@ class DocumentFile:
                 raise BadFile(f"{path} is not a valid notebook: {exc}") from exc
         elif not isinstance(content, str):
             raise BadFile(f"{path} is not a text file")
-        return FileSnapshot(content, model.get("hash"), model.get("last_modified"))
+        return FileSnapshot(content, model.get("hash"), version)
 
     async def stat(self) -> FileSnapshot:
         path = self.path
+        os_path = self._os_path(path)
         try:
+            if os_path is not None:
+                return FileSnapshot(None, None, _version(os.stat(os_path)))
             model = await ensure_async(self._cm.get(path, content=False))
         except Exception as exc:
             raise self._translate(exc, path) from exc
         return FileSnapshot(None, None, model.get("last_modified"))
 
-    async def write(self, content: Any) -> FileSnapshot:
+    async def write(self, content: Any, expected_version: Any = None) -> FileSnapshot:
+        """Write ``content``; with ``expected_version``, raise :class:`FileChanged` instead
+        of overwriting a file someone else changed in the meantime."""
         path = self.path
         os_path = self._os_path(path)
         try:
@@ -105,11 +118,12 @@ class DocumentFile:
                 saved = await ensure_async(self._cm.get(path, content=False, require_hash=True))
                 return FileSnapshot(None, saved.get("hash"), saved.get("last_modified"))
             data = self._serialize(content)
-            await asyncio.to_thread(write_atomically, os_path, data)
-            saved = await ensure_async(self._cm.get(path, content=False))
+            version = await asyncio.to_thread(write_atomically, os_path, data, expected_version)
+        except FileChanged:
+            raise
         except Exception as exc:
             raise self._translate(exc, path) from exc
-        return FileSnapshot(None, hashlib.sha256(data).hexdigest(), saved.get("last_modified"))
+        return FileSnapshot(None, hashlib.sha256(data).hexdigest(), version)
 
     def _os_path(self, path: str) -> str | None:
         get_os_path = getattr(self._cm, "_get_os_path", None)
@@ -134,9 +148,15 @@ class DocumentFile:
         return exc
 
 
-def write_atomically(os_path: str, data: bytes) -> None:
+def _version(st: os.stat_result) -> tuple[int, int, int]:
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def write_atomically(os_path: str, data: bytes, expected: Any = None) -> tuple[int, int, int]:
     """Replace ``os_path`` with ``data``: temp file, fsync, rename. Keeps the file's mode;
-    a symlinked file stays a symlink (its target is replaced)."""
+    a symlinked file stays a symlink (its target is replaced). Returns the version of
+    the file written (taken from the temp file itself, so a write by someone else right
+    after the rename is never mistaken for ours)."""
     os_path = os.path.realpath(os_path)
     if not os.path.exists(os_path):
         raise FileNotFoundError(os_path)
@@ -149,6 +169,9 @@ def write_atomically(os_path: str, data: bytes) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, mode)
+        version = _version(os.stat(tmp))
+        if expected is not None and _version(os.stat(os_path)) != expected:
+            raise FileChanged(os_path)
         os.replace(tmp, os_path)
     except BaseException:
         if os.path.exists(tmp):
@@ -159,3 +182,4 @@ def write_atomically(os_path: str, data: bytes) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+    return version

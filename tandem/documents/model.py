@@ -13,8 +13,8 @@ from typing import Any, Literal
 
 import nbformat
 from jupyter_ydoc import YNotebook, YUnicode
-from nbformat.v4.rwbase import strip_transient
 from jupyter_ydoc.ybasedoc import YBaseDoc
+from nbformat.v4.rwbase import strip_transient
 from pycrdt import Doc
 
 __all__ = [

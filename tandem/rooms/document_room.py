@@ -11,7 +11,7 @@ from typing import Any
 
 from pycrdt import Doc
 
-from ..documents.files import DocumentFile, FileGone
+from ..documents.files import DocumentFile, FileChanged, FileGone
 from ..documents.merge import file_change_update
 from ..documents.model import DocumentKind, content_fingerprint, new_document, repair_notebook
 from ..protocol import ProtocolError, Reader, encode_raw_json
@@ -56,7 +56,7 @@ class DocumentRoom(Room):
         self.epoch = ""
         self._base_update = b""
         self._synced_fingerprint: str | None = None
-        self._file_modified: Any = None
+        self._file_version: Any = None
         self._path: str | None = None
         self._tail: asyncio.Future[None] | None = None
         self._log_count = 0
@@ -98,7 +98,7 @@ class DocumentRoom(Room):
                 recovered = False
         if not recovered:
             await self._new_epoch(snapshot.content)
-        self._file_modified = snapshot.last_modified
+        self._file_version = snapshot.version
         self._set_state(path=self._path, dirty=False, hash=snapshot.hash)
         self._started = True
         self._poller = asyncio.create_task(self._poll_file(), name=f"tandem-poll-{self.key}")
@@ -112,9 +112,12 @@ class DocumentRoom(Room):
             self.log.error("stored history of %s does not apply (%r); starting a new epoch", self.key, exc)
             self._reset_doc()
             return False
-        self._captured.clear()
         self._pending = list(updates)
         self.still_pending()
+        if self._pending:
+            self._retry_pending()
+        self._captured.clear()
+        self._known_state = self.doc.get_state()
         self._log_count = len(updates)
         self._log_since = time.monotonic()
         return True
@@ -126,6 +129,7 @@ class DocumentRoom(Room):
         self.document = new_document(self.kind, self.doc)
         self._captured.clear()
         self._pending = []
+        self._known_state = self.doc.get_state()
 
     def _replaced_wholesale(self, current: Any, content: Any) -> bool:
         if self.kind != "notebook":
@@ -140,6 +144,7 @@ class DocumentRoom(Room):
         with self.doc.transaction(origin="load"):
             self.document.set(content)
         self._captured.clear()
+        self._known_state = self.doc.get_state()
         self.epoch = uuid.uuid4().hex
         snapshot = self.doc.get_update()
         self._base_update = snapshot
@@ -210,17 +215,28 @@ class DocumentRoom(Room):
                 fingerprint = content_fingerprint(self.kind, content)
                 # Record what is about to be written before writing it: after a crash,
                 # the file then always matches one recorded (fingerprint, base) pair.
+                previous = (self._synced_fingerprint, self._base_update)
                 self._base_update = base
                 self._mark_synced(fingerprint)
                 await self.durable()
-                saved = await self.file.write(content)
+                saved = await self.file.write(content, self._file_version)
+            except FileChanged:
+                # Someone wrote the file while we prepared ours: merge theirs, save again.
+                self.log.info("%s changed while saving; merging first", self._path)
+                if previous[0] is not None:
+                    self._base_update = previous[1]
+                    self._mark_synced(previous[0])
+                self._save_timer = asyncio.get_running_loop().call_later(
+                    0, lambda: asyncio.ensure_future(self.save())
+                )
+                return "failed"
             except FileGone:
                 self._file_gone()
                 return "failed"
             except Exception as exc:
                 self.log.error("could not save %s: %r", self._path, exc)
                 return "failed"
-            self._file_modified = saved.last_modified
+            self._file_version = saved.version
             self._dirty_since = None
             if self._edit_seq == seq:
                 self._set_state(dirty=False, hash=saved.hash)
@@ -286,10 +302,10 @@ class DocumentRoom(Room):
             self._path = path
             self._set_state(path=path)
         stat = await self.file.stat()
-        if stat.last_modified == self._file_modified:
+        if stat.version == self._file_version:
             return
         snapshot = await self.file.read()
-        self._file_modified = snapshot.last_modified
+        self._file_version = snapshot.version
         if content_fingerprint(self.kind, snapshot.content) == self._synced_fingerprint:
             return
         self.log.info("%s changed on disk; merging into the live document", path)

@@ -64,6 +64,7 @@ class Room:
         self.on_denied: list[Callable[[Peer, str], None]] = []
         self._captured: list[bytes] = []
         self._pending: list[bytes] = []
+        self._known_state: bytes = self.doc.get_state()
         self._subscription = self.doc.observe(self._on_transaction)
 
     def _on_transaction(self, event: TransactionEvent) -> None:
@@ -121,6 +122,7 @@ class Room:
 
     async def _receive_sync(self, peer: Peer, sync_type: int, payload: bytes) -> None:
         if sync_type == SyncType.STEP1:
+            self._catch_up()
             try:
                 reply = self.doc.get_update(payload)
             except Exception as exc:
@@ -148,36 +150,70 @@ class Room:
 
         Returns a future resolved when the change is durable. Raises
         :class:`ProtocolError` if the update does not decode (the document is unchanged).
+        Structs that wait for a missing dependency are stored (never lost) but not
+        relayed: peers are only shown what the server's document holds.
         """
+        self._catch_up()
         self._captured.clear()
         try:
             self.doc.apply_update(update)
         except Exception as exc:
             self._captured.clear()
             raise ProtocolError(f"update does not decode: {exc}") from exc
+        waiting = get_update(update, self.doc.get_state())
+        if waiting[0] == 0:
+            waiting = b""
+        else:
+            self._pending.append(waiting)
+        if self._pending:
+            self._retry_pending()
         changes = self._take_captured()
-        leftover = get_update(update, self.doc.get_state())
-        if leftover[0] != 0:  # structs waiting for a missing dependency: keep them
-            self._pending.append(leftover)
-            changes.append(leftover)
-        return self._commit(changes, origin)
+        state = self.doc.get_state()
+        if self._pending and state != self._known_state or len(changes) > 1:
+            # Waiting structs were integrated: the transactions' own updates can leave
+            # some of them out, so take everything the document gained instead.
+            changes = [self.doc.get_update(self._known_state)]
+        self._known_state = state
+        return self._commit(changes, origin, keep=[waiting] if waiting else [])
+
+    def _retry_pending(self) -> None:
+        """Re-apply waiting structs: the CRDT library can leave some waiting even once
+        their dependencies have arrived, depending on arrival order."""
+        for _ in range(4):
+            before = self.doc.get_state()
+            for update in list(self._pending):
+                self.doc.apply_update(update)
+            self.still_pending()
+            if not self._pending or self.doc.get_state() == before:
+                return
+
+    def _catch_up(self) -> None:
+        """Store and relay anything the document gained outside the write path (waiting
+        structs integrated late), so nobody is ever shown a change that is not durable."""
+        state = self.doc.get_state()
+        if state != self._known_state:
+            self._commit([self.doc.get_update(self._known_state)], None)
+            self._known_state = state
 
     @contextmanager
     def transact(self, origin: str = "server") -> Iterator[Doc]:
         """A server-side change: ``with room.transact(): ...`` then stored and relayed."""
+        self._catch_up()
         self._captured.clear()
         with self.doc.transaction(origin=origin):
             yield self.doc
+        self._known_state = self.doc.get_state()
         self._commit(self._take_captured(), None)
 
     def _take_captured(self) -> list[bytes]:
         changes, self._captured = self._captured, []
         return changes
 
-    def _commit(self, changes: list[bytes], origin: Peer | None) -> asyncio.Future[None]:
-        if not changes:
+    def _commit(self, changes: list[bytes], origin: Peer | None, keep: list[bytes] | None = None) -> asyncio.Future[None]:
+        """Persist ``changes`` (and ``keep``, stored but not relayed); relay once durable."""
+        if not changes and not keep:
             return _done()
-        stored = self.persist(changes)
+        stored = self.persist([*changes, *(keep or [])])
         self.on_changed(origin)
 
         def relay(future: asyncio.Future[None]) -> None:

@@ -4,8 +4,10 @@ JupyterLab uses it) co-edits with a pycrdt peer through a real Tandem server."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +61,7 @@ class NodePeer:
             "sessionId": session["sessionId"],
             "token": server.token if token is None else token,
             "auth": auth,
+            "maxBackoffTime": 300,  # reconnect quickly after a server restart
         }
         process = await asyncio.create_subprocess_exec(
             "node", str(PEER_SCRIPT), json.dumps(config),
@@ -308,7 +311,17 @@ async def test_node_and_python_peers_coedit_text_file_with_non_ascii(server, roo
         await eventually(lambda: str(source) == expected)
         assert (await node.call("dump"))["source"] == expected
 
-        await eventually(lambda: (root / "notes.md").read_text(encoding="utf-8") == expected)
+        # Saved, and the save finished (the server publishes the file's hash last): an
+        # edit on disk made *during* a save is another matter, see
+        # test_file_changed_right_after_a_save_is_merged.
+        digest = hashlib.sha256(expected.encode("utf-8")).hexdigest()
+
+        def saved():
+            assert (root / "notes.md").read_text(encoding="utf-8") == expected
+            assert py.document.ystate.get("hash") == digest
+            assert py.document.ystate.get("dirty") is False
+
+        await eventually(saved)
 
         # A change on disk is merged by the server (which edits its Y.Text by position):
         # the Node peer must see exactly the file's text, emoji and all.
@@ -328,6 +341,57 @@ def _utf16_index(text: str, index: int) -> int:
 def _utf8_index(text: str, index: int) -> int:
     """The UTF-8 offset (what pycrdt's Text counts) of the code point offset ``index``."""
     return len(text[:index].encode("utf-8"))
+
+
+async def test_file_changed_right_after_a_save_is_merged(server, root):
+    """Another program rewrites the file just after Tandem saved it (a script, `git
+    checkout`, an editor): the change must be merged like any other, never ignored.
+
+    Reproduces a server bug: Tandem records the file's ``last_modified`` with a separate
+    ``get`` *after* its write returns (jupyter_server's "atomic" write truncates and
+    rewrites the file in place, then fsyncs, then removes its backup: the new content is
+    visible well before the save returns). A write landing in that window gets its
+    mtime recorded as Tandem's own, so the poller never sees it, and the next save
+    silently overwrites it. The window is a few milliseconds; this test aims for it by
+    rewriting the file as soon as the saved content appears, several times.
+    """
+    path = root / "notes.md"
+    py = await YPeer.open(server, "notes.md", kind="text")
+    source: Text = py.document._ysource
+    async with await NodePeer.open(server, "notes.md", kind="text") as node:
+        for attempt in range(25):
+            await node.call("insert", text=f"typed in the browser {attempt} ✓\n")
+            typed = (await node.call("dump"))["source"]
+            on_disk = typed + f"written by a script {attempt}\n"
+            await asyncio.to_thread(_write_once_saved, path, typed, on_disk)
+            try:
+                await eventually(lambda: str(source) == on_disk, timeout=5)
+            except AssertionError:
+                missed = f"document {str(source)!r} vs file {path.read_text(encoding='utf-8')!r}"
+                # One more edit in the browser: its save shows whether the script's
+                # change is lost for good.
+                await node.call("insert", text="one more edit\n")
+                await eventually(lambda: "one more edit" in path.read_text(encoding="utf-8"))
+                kept = f"written by a script {attempt}" in path.read_text(encoding="utf-8")
+                raise AssertionError(
+                    f"attempt {attempt}: the file was rewritten just after a save and the "
+                    f"server never merged it ({missed}); after the next save the script's "
+                    f"change is {'still in the file' if kept else 'gone from the file: data loss'}"
+                ) from None
+            await node.call("wait_for", contains=f"written by a script {attempt}")
+    await py.close()
+
+
+def _write_once_saved(path: Path, saved: str, new: str, timeout: float = 15.0) -> None:
+    """Watch ``path`` closely (in a thread, away from the event loop's latency) and
+    write ``new`` the moment the file holds ``saved``."""
+    expected = saved.encode("utf-8")
+    deadline = time.monotonic() + timeout
+    while path.read_bytes() != expected:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{path} never held {saved!r}")
+        time.sleep(0.0002)
+    path.write_text(new, encoding="utf-8")
 
 
 async def test_node_awareness_is_stamped_by_server(server):

@@ -9,7 +9,8 @@
 //   config: {"url": "ws://127.0.0.1:PORT/api/collaboration/room",
 //            "room": "json:notebook:<fileId>" | "text:file:<fileId>",
 //            "sessionId": "...", "token": "...",
-//            "auth": "query" (default: token as ?token=) | "header" (Authorization header)}
+//            "auth": "query" (default: token as ?token=) | "header" (Authorization header),
+//            "maxBackoffTime": ms between reconnection attempts at most (y-websocket: 2500)}
 //
 // Protocol: one JSON object per line.
 //   stdin  -> {"seq": n, "op": ..., ...}   commands, handled one after the other
@@ -59,7 +60,8 @@ const provider = new WebsocketProvider(config.url, config.room, ydoc, {
   WebSocketPolyfill: WS,
   awareness: model.awareness,
   params,
-  disableBc: true
+  disableBc: true,
+  ...(config.maxBackoffTime ? { maxBackoffTime: config.maxBackoffTime } : {})
 })
 
 provider.on('status', ({ status }) => emit({ event: 'status', status }))
