@@ -14,7 +14,7 @@ from typing import Any, Literal
 import nbformat
 from jupyter_ydoc import YNotebook, YUnicode
 from jupyter_ydoc.ybasedoc import YBaseDoc
-from nbformat.v4.rwbase import strip_transient
+from nbformat.validator import get_validator
 from pycrdt import Doc
 
 __all__ = [
@@ -91,22 +91,31 @@ def repair_notebook(content: dict[str, Any]) -> dict[str, Any]:
     return nb
 
 
-def prepare_notebook(content: dict[str, Any]) -> dict[str, Any]:
+def prepare_notebook(content: Any) -> dict[str, Any]:
     """Validate a notebook read from disk and bring it to nbformat 4.5 (cells with ids).
 
-    Transient fields (the contents manager's ``trusted`` flags) are dropped: they are
-    not part of the file and would make the same file look different between reads.
-    Ids given to cells that had none are derived from position and source, so reading
-    the same file twice gives the same ids (history can then be matched to the file).
-    Raises ``nbformat.ValidationError`` (or ``ValueError``) for an invalid notebook.
+    Transient fields (signatures, the contents manager's ``trusted`` flags) are dropped:
+    they are not part of the document and would make the same file look different
+    between reads. Ids given to cells that had none are derived from position and
+    source, so reading the same file twice gives the same ids (history can then be
+    matched to the file). Raises ``nbformat.ValidationError`` or ``ValueError``.
     """
-    nb = strip_transient(nbformat.from_dict(repair_notebook(content)))
-    if nb.get("nbformat") != 4:
-        raise ValueError(f"unsupported nbformat {nb.get('nbformat')}")
+    if not isinstance(content, dict) or not isinstance(content.get("cells", []), list):
+        raise ValueError("a notebook must be a JSON object with a list of cells")
+    if content.get("nbformat") != 4:
+        raise ValueError(f"unsupported nbformat {content.get('nbformat')}")
+    nb = repair_notebook(content)
+    metadata = dict(nb.get("metadata") or {})
+    for key in ("signature", "orig_nbformat", "orig_nbformat_minor"):
+        metadata.pop(key, None)
+    nb["metadata"] = metadata
+    for cell in nb["cells"]:
+        if "trusted" in cell["metadata"]:
+            cell["metadata"] = {k: v for k, v in cell["metadata"].items() if k != "trusted"}
     if nb.get("nbformat_minor", 0) < 5:
         nb["nbformat_minor"] = 5
         used: set[str] = set()
-        for index, cell in enumerate(nb.cells):
+        for index, cell in enumerate(nb["cells"]):
             if not cell.get("id"):
                 digest = hashlib.sha1(f"{index}\0{_text(cell.get('source', ''))}".encode())
                 cell_id = digest.hexdigest()[:12]
@@ -114,8 +123,8 @@ def prepare_notebook(content: dict[str, Any]) -> dict[str, Any]:
                     cell_id = hashlib.sha1(cell_id.encode()).hexdigest()[:12]
                 cell["id"] = cell_id
             used.add(cell["id"])
-    nbformat.validate(nb)
-    return json.loads(json.dumps(nb))
+    get_validator(4, min(nb["nbformat_minor"], nbformat.current_nbformat_minor)).validate(nb)
+    return nb
 
 
 def _text(value: Any) -> str:

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+from ..memory import release_freed_memory
 from .room import Room
 
 __all__ = ["RoomManager"]
@@ -85,6 +86,7 @@ class RoomManager:
         except Exception as exc:
             self.log.error("error while stopping room %s: %r", room.room_id, exc)
         self.log.info("evicted room %s", room.room_id)
+        release_freed_memory()
 
     async def evict(self, room_id: str) -> None:
         """Stop a room now (closing its peers first)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+import zlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -40,8 +41,16 @@ CREATE INDEX IF NOT EXISTS updates_by_doc ON updates (doc_key, seq);
 """
 
 
-def _bytes(value: Any) -> bytes | None:
-    return bytes(value) if value is not None else None
+WAL_SIZE_LIMIT = 4 * 1024 * 1024  # the WAL is truncated back to this after checkpoints
+
+
+def _pack(value: bytes) -> bytes:
+    """Bases are full document states kept only for merging: stored compressed."""
+    return zlib.compress(value, 1)
+
+
+def _unpack(value: Any) -> bytes | None:
+    return zlib.decompress(bytes(value)) if value is not None else None
 
 
 @dataclass
@@ -67,6 +76,7 @@ class SQLiteStore:
         self._writer: asyncio.Task[None] | None = None
         self._tail: asyncio.Future[None] | None = None  # the latest write; writes finish in order
         self.commits = 0  # number of transactions, for tests and benchmarks
+        self._compactions = 0
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -77,7 +87,9 @@ class SQLiteStore:
 
     def _open(self) -> None:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA auto_vacuum=INCREMENTAL")  # takes effect for new databases
         conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
         conn.execute(f"PRAGMA synchronous={self.synchronous}")
         conn.executescript(SCHEMA)
         self._conn = conn
@@ -124,9 +136,9 @@ class SQLiteStore:
             epoch=row[0],
             updates=updates,
             file_fingerprint=row[1],
-            base_update=_bytes(row[2]),
+            base_update=_unpack(row[2]),
             prev_fingerprint=row[3],
-            prev_base=_bytes(row[4]),
+            prev_base=_unpack(row[4]),
         )
 
     async def size_on_disk(self) -> int:
@@ -143,7 +155,7 @@ class SQLiteStore:
             conn.execute(
                 "INSERT OR REPLACE INTO documents (doc_key, epoch, file_fingerprint, base_update,"
                 " created, updated) VALUES (?, ?, ?, ?, ?, ?)",
-                (key, epoch, fingerprint, snapshot, now, now),
+                (key, epoch, fingerprint, _pack(snapshot), now, now),
             )
             conn.execute("INSERT INTO updates (doc_key, data) VALUES (?, ?)", (key, snapshot))
 
@@ -164,6 +176,7 @@ class SQLiteStore:
                 "INSERT INTO updates (doc_key, data) VALUES (?, ?)",
                 [(key, data) for data in (snapshot, *keep)],
             )
+            self._compactions += 1
 
         return self._enqueue(apply)
 
@@ -173,7 +186,7 @@ class SQLiteStore:
             conn.execute(
                 "UPDATE documents SET prev_fingerprint = file_fingerprint, prev_base = base_update,"
                 " file_fingerprint = ?, base_update = ?, updated = ? WHERE doc_key = ?",
-                (fingerprint, base_update, time.time(), key),
+                (fingerprint, _pack(base_update), time.time(), key),
             )
 
         return self._enqueue(apply)
@@ -243,6 +256,11 @@ class SQLiteStore:
                     results.append(exc)
             conn.execute("COMMIT")
             self.commits += 1
+            if self._compactions:
+                # Give back the pages compaction freed, and keep the WAL small.
+                self._compactions = 0
+                conn.execute("PRAGMA incremental_vacuum").fetchall()
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         except sqlite3.Error as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")

@@ -18,6 +18,7 @@ import nbformat
 import pytest
 from pycrdt import Doc, Text
 
+from tandem.protocol import MessageType, Reader, SyncType
 from tandem.store.sqlite import SQLiteStore
 from tandem.testing import TandemServer, YPeer
 from tests.eventually import eventually
@@ -28,9 +29,8 @@ get_jupyter_notebook_websocket_url = nbmodel.get_jupyter_notebook_websocket_url
 
 
 def read_notebook(path: Path) -> nbformat.NotebookNode:
-    """The notebook on disk. Jupyter's "atomic" save truncates the file and writes it in
-    place (the backup copy is only for errors), so a read can catch it half-written:
-    that is "not saved yet", not a failure."""
+    """The notebook on disk; a file caught half-written (jupyter_server's own "atomic"
+    writing truncates and rewrites in place) counts as "not saved yet"."""
     try:
         return nbformat.read(path, as_version=4)
     except (nbformat.reader.NotJSONError, ValueError) as exc:
@@ -66,6 +66,27 @@ async def stored_updates(server: TandemServer, file_id: str) -> list[bytes]:
     return history.updates
 
 
+def record_redundant_updates(peer: YPeer) -> list[bytes]:
+    """From now on, collect the sync updates ``peer`` receives that change nothing in its
+    document: a relayed echo (of its own edit or of anyone's) is exactly that. Server-side
+    changes (saved state, file merges) are real changes and are not collected."""
+    redundant: list[bytes] = []
+    handle = peer._handle
+
+    def spy(message: bytes) -> None:
+        reader = Reader(message)
+        if reader.var_uint() == MessageType.SYNC and reader.var_uint() == SyncType.UPDATE:
+            before = peer.doc.get_update()
+            handle(message)
+            if peer.doc.get_update() == before:
+                redundant.append(message)
+            return
+        handle(message)
+
+    peer._handle = spy  # type: ignore[method-assign]
+    return redundant
+
+
 def redundant_updates(updates: list[bytes]) -> list[int]:
     """Positions of logged updates that changed nothing when replayed in order
     (an echo stored as a change would be one)."""
@@ -86,6 +107,7 @@ async def test_nbmodel_client_edits_reach_peers_and_disk(server, root):
     assert "sessionId=" in url and f"token={server.token}" in url
 
     py = await YPeer.open(server, "demo.ipynb")
+    echoes = record_redundant_updates(py)
     original = sources(py)
     original_ids = cell_ids(py)
 
@@ -95,8 +117,8 @@ async def test_nbmodel_client_edits_reach_peers_and_disk(server, root):
         assert [client[i]["source"] for i in range(3)] == original
         assert [client[i]["id"] for i in range(3)] == original_ids
 
-        # Its echo of the whole document (sync step 2 comes straight back) and its
-        # awareness must not have disturbed anything.
+        # nbmodel has already echoed the whole document back (its sync step 2 reply and
+        # the server's step 2 both come straight back as updates).
         client.add_code_cell("print('added by nbmodel')")
         client.set_cell_source(1, "x1 = 'edited by nbmodel'")
 
@@ -105,19 +127,15 @@ async def test_nbmodel_client_edits_reach_peers_and_disk(server, root):
         ids = cell_ids(py)
         assert ids[:3] == original_ids and len(set(ids)) == 4
 
-        # The Python peer edits; nbmodel receives it and echoes it straight back. The
-        # echo must not be relayed back to us. nbmodel sends on one ordered socket, so
-        # once a later edit of its own has reached us, any relayed echo would have too.
+        # The Python peer edits; nbmodel receives it and echoes it straight back: the
+        # echo must not be relayed to anyone. nbmodel sends on one ordered socket, so
+        # once a later edit of its own has reached us, a relayed echo would have too.
         source_py: Text = py.notebook.ycells[2]["source"]
         source_py += "\n# from python"
         await eventually(lambda: client[2]["source"].endswith("\n# from python"))
-        before = py.received_updates
         client.set_cell_source(0, "# Title by nbmodel")
         await eventually(lambda: sources(py)[0] == "# Title by nbmodel")
-        assert py.received_updates - before == 1, (
-            f"the Python peer got {py.received_updates - before} updates for one edit: "
-            "the server relayed nbmodel's echo of the Python peer's own change"
-        )
+        assert echoes == [], f"the server relayed {len(echoes)} of nbmodel's echoes to the Python peer"
 
         # An edit made just before leaving is flushed by the client's close.
         client.add_markdown_cell("last words")
@@ -159,6 +177,7 @@ async def test_two_nbmodel_clients_echoing_each_other(server, root):
     """Two echoing clients in one room: their echoes must not ping-pong through the
     server, and each one's cell appears exactly once."""
     py = await YPeer.open(server, "demo.ipynb")
+    echoes = record_redundant_updates(py)
     url_a = await websocket_url(server, "demo.ipynb")
     url_b = await websocket_url(server, "demo.ipynb")
     async with NbModelClient(url_a) as a, NbModelClient(url_b) as b:
@@ -177,15 +196,15 @@ async def test_two_nbmodel_clients_echoing_each_other(server, root):
             assert [b[i]["source"] for i in range(len(b))] == got
 
         await eventually(converged)
-        # Quiet once converged: a marker edit from the Python peer reaches both clients,
-        # and in the meantime nothing else arrives at the Python peer.
-        before = py.received_updates
+        # A marker from the Python peer reaches both (and both echo it), then each
+        # client edits: their echoes precede their edits on their sockets.
         marker: Text = py.notebook.ycells[0]["source"]
         marker += "\nmarker"
         await eventually(lambda: a[0]["source"].endswith("marker") and b[0]["source"].endswith("marker"))
         a.set_cell_source(1, "x1 = 'A again'")
-        await eventually(lambda: sources(py)[1] == "x1 = 'A again'")
-        assert py.received_updates - before == 1, "echoes were relayed to the Python peer"
+        b.set_cell_source(2, "x2 = 'B again'")
+        await eventually(lambda: sources(py)[1:3] == ["x1 = 'A again'", "x2 = 'B again'"])
+        assert echoes == [], f"the server relayed {len(echoes)} echoes to the Python peer"
 
     def saved():
         nb = read_notebook(root / "demo.ipynb")

@@ -28,13 +28,13 @@ pytestmark = pytest.mark.skipif(
 
 
 def read_notebook(path: Path) -> nbformat.NotebookNode:
-    """The notebook on disk. Jupyter's "atomic" save truncates the file and writes it in
-    place (the backup copy is only for errors), so a read can catch it half-written:
-    that is "not saved yet", not a failure."""
+    """The notebook on disk; a file caught half-written (jupyter_server's own "atomic"
+    writing truncates and rewrites in place) counts as "not saved yet"."""
     try:
         return nbformat.read(path, as_version=4)
     except (nbformat.reader.NotJSONError, ValueError) as exc:
         raise AssertionError(f"{path} is being written: {exc}") from exc
+
 
 class NodePeer:
     """A ``peer.mjs`` process: commands go in as JSON lines, replies and events come out."""
@@ -46,6 +46,7 @@ class NodePeer:
         self._seq = 0
         self._replies: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self._stderr: list[str] = []
+        self._eof = False
         self._reader = asyncio.create_task(self._read_stdout())
         self._err_reader = asyncio.create_task(self._read_stderr())
 
@@ -92,6 +93,7 @@ class NodePeer:
                 if message.get("event") in ("hello", "synced"):
                     self.client_id = message["clientId"]
                 self.events.append(message)
+        self._eof = True
         for future in self._replies.values():
             if not future.done():
                 future.set_exception(ConnectionError(f"node peer exited: {self.diagnostics()}"))
@@ -119,6 +121,8 @@ class NodePeer:
 
     async def call(self, op: str, timeout: float = 20.0, **args: Any) -> dict[str, Any]:
         assert self.process.stdin is not None
+        if self._eof:
+            raise ConnectionError(f"node peer exited: {self.diagnostics()}")
         self._seq += 1
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._replies[self._seq] = future
@@ -347,13 +351,12 @@ async def test_file_changed_right_after_a_save_is_merged(server, root):
     """Another program rewrites the file just after Tandem saved it (a script, `git
     checkout`, an editor): the change must be merged like any other, never ignored.
 
-    Reproduces a server bug: Tandem records the file's ``last_modified`` with a separate
-    ``get`` *after* its write returns (jupyter_server's "atomic" write truncates and
-    rewrites the file in place, then fsyncs, then removes its backup: the new content is
-    visible well before the save returns). A write landing in that window gets its
-    mtime recorded as Tandem's own, so the poller never sees it, and the next save
-    silently overwrites it. The window is a few milliseconds; this test aims for it by
-    rewriting the file as soon as the saved content appears, several times.
+    Regression test for a bug found with this test: Tandem took the file's version
+    (``last_modified``) with a separate ``get`` *after* its write returned, while the new
+    content was already visible to other programs. A write landing in that window (a
+    few milliseconds) had its mtime recorded as Tandem's own: the poller never saw it,
+    and the next save silently overwrote it. The test aims for the window by rewriting
+    the file the moment the saved content appears, many times over.
     """
     path = root / "notes.md"
     py = await YPeer.open(server, "notes.md", kind="text")

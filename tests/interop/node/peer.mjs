@@ -161,9 +161,8 @@ const handlers = {
   awareness_states () {
     return { states: Object.fromEntries(model.awareness.getStates()) }
   },
-  async close () {
-    provider.destroy()
-    return {}
+  close () {
+    return {} // the loop below stops reading and shuts down
   }
 }
 
