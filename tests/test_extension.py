@@ -8,21 +8,17 @@ from tandem.testing import TandemServer, YPeer
 
 
 async def test_enabled_inside_jupyter_server(root, tmp_path):
-    server = TandemServer(
+    async with TandemServer(
         root,
         tmp_path / "state",
         command=[sys.executable, "-m", "jupyter", "server"],
         args=['--ServerApp.jpserver_extensions={"tandem": True}'],
-    )
-    await server.start()
-    try:
+    ) as server:
         peer = await YPeer.open(server, "demo.ipynb")
         assert len(peer.notebook.ycells) == 3
         await peer.close()
         status, me = await server.arequest("GET", "/api/me")
         assert status == 200 and me["identity"]["username"]
-    finally:
-        await server.stop()
 
 
 def test_every_option_has_help():

@@ -7,7 +7,7 @@ import os
 import pytest
 from pycrdt import Text
 
-from tandem.protocol import encode_var_bytes, encode_var_uint
+from tandem.protocol import encode_var_bytes
 from tandem.testing import TandemServer, YPeer
 from tests.conftest import FAST
 from tests.eventually import eventually
@@ -56,9 +56,7 @@ async def test_text_frame_is_refused(server):
 
 
 async def test_oversized_message_is_refused(root, tmp_path):
-    server = TandemServer(root, tmp_path / "state", args=[*FAST, "--TandemApp.max_message_size=65536"])
-    await server.start()
-    try:
+    async with TandemServer(root, tmp_path / "state", args=[*FAST, "--TandemApp.max_message_size=65536"]) as server:
         good = await YPeer.open(server, "demo.ipynb")
         big = await YPeer.open(server, "demo.ipynb")
         source: Text = big.notebook.ycells[1]["source"]
@@ -70,8 +68,6 @@ async def test_oversized_message_is_refused(root, tmp_path):
         assert not good.closed.is_set()
         for peer in (good, newcomer):
             await peer.close()
-    finally:
-        await server.stop()
 
 
 @pytest.mark.parametrize(

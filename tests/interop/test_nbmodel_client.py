@@ -12,9 +12,7 @@ them as new changes, never duplicate a cell.
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
-import nbformat
 import pytest
 from pycrdt import Doc, Text
 
@@ -22,19 +20,12 @@ from tandem.protocol import MessageType, Reader, SyncType
 from tandem.store.sqlite import SQLiteStore
 from tandem.testing import TandemServer, YPeer
 from tests.eventually import eventually
+from tests.files import read_notebook
 
 nbmodel = pytest.importorskip("jupyter_nbmodel_client")
 NbModelClient = nbmodel.NbModelClient
 get_jupyter_notebook_websocket_url = nbmodel.get_jupyter_notebook_websocket_url
 
-
-def read_notebook(path: Path) -> nbformat.NotebookNode:
-    """The notebook on disk; a file caught half-written (jupyter_server's own "atomic"
-    writing truncates and rewrites in place) counts as "not saved yet"."""
-    try:
-        return nbformat.read(path, as_version=4)
-    except (nbformat.reader.NotJSONError, ValueError) as exc:
-        raise AssertionError(f"{path} is being written: {exc}") from exc
 
 
 def sources(peer: YPeer) -> list[str]:

@@ -11,12 +11,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import pytest
 from pycrdt import Text
 
 from tandem.testing import TandemServer, YPeer
 from tests.eventually import eventually
+from tests.files import read_notebook
 
 NODE_DIR = Path(__file__).parent / "node"
 PEER_SCRIPT = NODE_DIR / "peer.mjs"
@@ -26,14 +26,6 @@ pytestmark = pytest.mark.skipif(
     reason="Node peer not installed: run `make setup` (npm install in tests/interop/node)",
 )
 
-
-def read_notebook(path: Path) -> nbformat.NotebookNode:
-    """The notebook on disk; a file caught half-written (jupyter_server's own "atomic"
-    writing truncates and rewrites in place) counts as "not saved yet"."""
-    try:
-        return nbformat.read(path, as_version=4)
-    except (nbformat.reader.NotJSONError, ValueError) as exc:
-        raise AssertionError(f"{path} is being written: {exc}") from exc
 
 
 class NodePeer:

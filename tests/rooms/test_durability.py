@@ -31,9 +31,7 @@ async def test_epoch_is_stable_across_restarts(server):
 
 
 async def test_kill_9_after_peer_saw_edits_loses_nothing(root, tmp_path):
-    server = TandemServer(root, tmp_path / "state", args=NO_SAVE)
-    await server.start()
-    try:
+    async with TandemServer(root, tmp_path / "state", args=NO_SAVE) as server:
         writer = await YPeer.open(server, "demo.ipynb")
         watcher = await YPeer.open(server, "demo.ipynb")
         source: Text = writer.notebook.ycells[1]["source"]
@@ -55,14 +53,10 @@ async def test_kill_9_after_peer_saw_edits_loses_nothing(root, tmp_path):
         assert len(writer.notebook.ycells) == 3
         for peer in (writer, watcher, fresh):
             await peer.close()
-    finally:
-        await server.stop()
 
 
 async def test_lost_history_starts_new_epoch_and_old_clients_must_reload(root, tmp_path):
-    server = TandemServer(root, tmp_path / "state", args=FAST)
-    await server.start()
-    try:
+    async with TandemServer(root, tmp_path / "state", args=FAST) as server:
         old = await YPeer.open(server, "demo.ipynb")
         old_epoch = old.session_id
         await old.close()
@@ -79,14 +73,10 @@ async def test_lost_history_starts_new_epoch_and_old_clients_must_reload(root, t
         fresh = await YPeer.open(server, "demo.ipynb")
         assert len(fresh.notebook.ycells) == 3
         await fresh.close()
-    finally:
-        await server.stop()
 
 
 async def test_file_replaced_wholesale_while_down_starts_new_epoch(root, tmp_path):
-    server = TandemServer(root, tmp_path / "state", args=FAST)
-    await server.start()
-    try:
+    async with TandemServer(root, tmp_path / "state", args=FAST) as server:
         epoch = (await server.session("demo.ipynb"))["sessionId"]
         await server.stop()
         write_notebook(root / "demo.ipynb", cells=5)  # new cell ids: a different notebook
@@ -95,14 +85,10 @@ async def test_file_replaced_wholesale_while_down_starts_new_epoch(root, tmp_pat
         assert peer.session_id != epoch
         assert len(peer.notebook.ycells) == 5
         await peer.close()
-    finally:
-        await server.stop()
 
 
 async def test_file_edited_while_down_is_merged_in_same_epoch(root, tmp_path):
-    server = TandemServer(root, tmp_path / "state", args=NO_SAVE)
-    await server.start()
-    try:
+    async with TandemServer(root, tmp_path / "state", args=NO_SAVE) as server:
         peer = await YPeer.open(server, "demo.ipynb")
         source: Text = peer.notebook.ycells[2]["source"]
         source += "\n# unsaved line"
@@ -120,5 +106,3 @@ async def test_file_edited_while_down_is_merged_in_same_epoch(root, tmp_path):
         assert cells[2].endswith("# unsaved line")
         assert len(cells) == 3
         await fresh.close()
-    finally:
-        await server.stop()
