@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from typing import Any
 
@@ -11,10 +12,19 @@ from jupyter_server.extension.application import ExtensionApp
 from tornado import web
 from traitlets import Enum, Float, Int, Unicode
 
+from .access import AccessService, AccessStore, load_or_create_key
 from .documents.files import DocumentFile
 from .documents.model import UnsupportedDocument, kind_for
 from .handlers import RoomHandler, SessionHandler
+from .handlers.join import JoinHandler
 from .handlers.room import GLOBAL_AWARENESS
+from .handlers.sharing import (
+    AuditHandler,
+    GrantHandler,
+    GrantsHandler,
+    InvitationHandler,
+    InvitationsHandler,
+)
 from .rooms import DocumentRoom, Room, RoomManager, RoomSettings
 from .store import SQLiteStore
 
@@ -23,6 +33,8 @@ __all__ = ["TandemApp", "main"]
 
 class LandingHandler(JupyterHandler):
     """A minimal page so the printed URL shows something useful."""
+
+    checks_guests = True
 
     @web.authenticated
     def get(self) -> None:
@@ -40,7 +52,11 @@ class TandemApp(ExtensionApp):
     extension_url = "/tandem/"
     load_other_extensions = True
     subcommands: dict[str, Any] = {}
-    serverapp_config = {"jpserver_extensions": {"jupyter_server_fileid": True}}
+    serverapp_config = {
+        "jpserver_extensions": {"jupyter_server_fileid": True},
+        "identity_provider_class": "tandem.auth.TandemIdentityProvider",
+        "authorizer_class": "tandem.auth.TandemAuthorizer",
+    }
 
     db_path = Unicode(
         "",
@@ -70,6 +86,12 @@ class TandemApp(ExtensionApp):
     compact_age = Float(
         60.0, config=True, help="Fold a document's update log once its oldest update is this old (seconds)."
     )
+    invitation_expiry = Float(
+        24 * 3600.0, config=True, help="Default lifetime of a share link, in seconds (24 hours)."
+    )
+    invitation_max_expiry = Float(
+        30 * 24 * 3600.0, config=True, help="Longest lifetime an owner may give a share link, in seconds."
+    )
     max_message_size = Int(
         64 * 1024 * 1024, config=True, help="Largest WebSocket message accepted, in bytes."
     )
@@ -77,6 +99,16 @@ class TandemApp(ExtensionApp):
     def initialize_settings(self) -> None:
         path = self.db_path or os.path.join(jupyter_data_dir(), "tandem", "tandem.sqlite")
         self.store = SQLiteStore(path, synchronous=self.sqlite_synchronous)
+        key = load_or_create_key(os.path.join(os.path.dirname(path), "access.key"))
+        self.access = AccessService(
+            AccessStore(path, synchronous=self.sqlite_synchronous),
+            key,
+            self.serverapp.root_dir,
+            default_expiry=self.invitation_expiry,
+            max_expiry=self.invitation_max_expiry,
+        )
+        self.guest_peers: dict[str, set[Any]] = {}
+        self._sweeper: asyncio.Task[None] | None = None
         self.room_settings = RoomSettings(
             save_delay=self.save_delay,
             save_max_wait=self.save_max_wait,
@@ -98,15 +130,54 @@ class TandemApp(ExtensionApp):
                     {"rooms": self.rooms, "max_message_size": self.max_message_size},
                 ),
                 (r"/tandem/?", LandingHandler),
+                (r"/tandem/join/([^/]+)", JoinHandler),
+                (r"/tandem/api/invitations", InvitationsHandler),
+                (r"/tandem/api/invitations/([\w-]+)", InvitationHandler),
+                (r"/tandem/api/grants", GrantsHandler),
+                (r"/tandem/api/grants/([\w-]+)", GrantHandler),
+                (r"/tandem/api/audit", AuditHandler),
             ]
         )
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         await self.store.start()
+        await self.access.store.start()
+        self._sweeper = asyncio.create_task(self._sweep_expired_guests())
 
     async def stop_extension(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         await self.rooms.stop()
         await self.store.stop()
+        await self.access.store.stop()
+
+    # -- live guests -----------------------------------------------------------------
+
+    def add_guest_peer(self, session_hash: str, peer: Any) -> None:
+        self.guest_peers.setdefault(session_hash, set()).add(peer)
+
+    def remove_guest_peer(self, session_hash: str, peer: Any) -> None:
+        peers = self.guest_peers.get(session_hash)
+        if peers is not None:
+            peers.discard(peer)
+            if not peers:
+                del self.guest_peers[session_hash]
+
+    def close_guests(self, session_hashes: list[str]) -> None:
+        """Close every socket of these guest sessions now (revocation, refusal)."""
+        for session_hash in session_hashes:
+            for peer in list(self.guest_peers.get(session_hash, ())):
+                peer.close(4403, "Your access was revoked")
+
+    async def _sweep_expired_guests(self) -> None:
+        """Close guests' sockets when their access expires while they are connected."""
+        while True:
+            await asyncio.sleep(0.5)
+            now = self.access.clock()
+            for peers in list(self.guest_peers.values()):
+                for peer in list(peers):
+                    if peer.access_expires_at is not None and now >= peer.access_expires_at:
+                        peer.close(4403, "Your access expired")
 
     async def _create_room(self, room_id: str) -> Room:
         if room_id == GLOBAL_AWARENESS:

@@ -247,6 +247,16 @@ class AccessService:
             )
         return inv, code
 
+    async def preview(self, code: str) -> Invitation:
+        """The redeemable invitation behind ``code`` (for the join page); consumes nothing.
+        Unknown, expired, revoked and used-up codes all raise the same InvalidInvitation."""
+        inv = None
+        if codes.is_well_formed(code):
+            inv = await self.store.invitation_by_code_hash(codes.hash_code(self._key, code))
+        if inv is None or not inv.redeemable(self.clock()):
+            raise InvalidInvitation()
+        return inv
+
     async def list_invitations(self) -> list[Invitation]:
         return await self.store.list_invitations()
 
@@ -405,6 +415,9 @@ class AccessService:
         """Every grant of this guest session (any state); [] for a malformed session id."""
         session_hash = self.session_hash(guest_session)
         return [] if session_hash is None else await self.store.grants_for_session(session_hash)
+
+    async def grants_for_session_hash(self, session_hash: str) -> list[Grant]:
+        return await self.store.grants_for_session(session_hash)
 
     async def principal_for(self, guest_session: str | None) -> tuple[Principal, list[Grant]]:
         """The guest principal and its grants; an anonymous principal without grants when the

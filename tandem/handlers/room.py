@@ -9,6 +9,7 @@ close with 1007, frames over the size limit with 1009.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from typing import Any
 
@@ -17,11 +18,13 @@ from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
+from ..auth import GuestUser
 from ..documents.files import BadFile, FileGone
 from ..documents.model import UnsupportedDocument
 from ..identity import identity_of
 from ..protocol import ProtocolError
 from ..rooms import DocumentRoom, Room, RoomManager
+from .guests import guest_decision
 
 __all__ = ["RoomHandler"]
 
@@ -36,6 +39,7 @@ def _reason(text: str) -> str:
 
 class RoomHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: ignore[misc]
     auth_resource = "contents"
+    checks_guests = True
 
     def initialize(self, rooms: RoomManager, max_message_size: int) -> None:
         self.rooms = rooms
@@ -44,6 +48,8 @@ class RoomHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: ig
         self.peer_id = uuid.uuid4().hex
         self.identity: dict[str, Any] = {}
         self.can_write = False
+        self.access_expires_at: float | None = None
+        self.guest_session: str | None = None
 
     @property
     def max_message_size(self) -> int:  # type: ignore[override]
@@ -57,8 +63,12 @@ class RoomHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: ig
     async def open(self, room_id: str) -> None:  # type: ignore[override]
         self.set_nodelay(True)
         user = self.current_user
-        self.can_write = bool(self.authorizer.is_authorized(self, user, "write", "contents"))
-        self.identity = identity_of(user, "owner" if self.can_write else "view")
+        if isinstance(user, GuestUser):
+            if not await self._admit_guest(user, room_id):
+                return
+        else:
+            self.can_write = bool(self.authorizer.is_authorized(self, user, "write", "contents"))
+            self.identity = identity_of(user, "owner" if self.can_write else "view")
         try:
             room = await self.rooms.get(room_id)
         except FileGone as exc:
@@ -75,10 +85,33 @@ class RoomHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: ig
         self.room = room
         room.join(self)
 
+    async def _admit_guest(self, user: GuestUser, room_id: str) -> bool:
+        """Scope and role of a guest for this room; closes the socket (4403) if none."""
+        parts = room_id.split(":", 2)
+        path = None
+        if len(parts) == 3:
+            path = self.settings["file_id_manager"].get_path(parts[2])
+        if path is None:
+            self.close(4403, "not shared with you")
+            return False
+        allowed, expires, role = await guest_decision(self, path, "read")
+        if not allowed:
+            self.close(4403, "not shared with you")
+            return False
+        self.can_write = (await guest_decision(self, path, "write"))[0]
+        self.identity = identity_of(user, role)
+        self.access_expires_at = expires
+        assert user.principal is not None
+        self.guest_session = user.principal.id
+        self.settings["tandem"].add_guest_peer(self.guest_session, self)
+        return True
+
     async def on_message(self, message: str | bytes) -> None:
         room = self.room
         if room is None:
             return
+        if self.access_expires_at is not None and time.time() >= self.access_expires_at:
+            return self.close(4403, "Your access expired")
         if isinstance(message, str):
             return self.close(1007, "text frames are not part of the protocol")
         try:
@@ -91,6 +124,8 @@ class RoomHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: ig
             self.close(4500, "server error")
 
     def on_close(self) -> None:
+        if self.guest_session is not None:
+            self.settings["tandem"].remove_guest_peer(self.guest_session, self)
         room, self.room = self.room, None
         if room is not None:
             room.leave(self)

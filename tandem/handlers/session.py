@@ -14,12 +14,14 @@ from ..documents.files import BadFile, FileGone
 from ..documents.model import UnsupportedDocument, kind_for
 from ..paths import InvalidPath, normalize_api_path, resolve_inside
 from ..rooms import RoomManager
+from .guests import require_guest_access
 
 __all__ = ["SessionHandler"]
 
 
 class SessionHandler(APIHandler):
     auth_resource = "contents"
+    checks_guests = True
 
     def initialize(self, rooms: RoomManager) -> None:
         self.rooms = rooms
@@ -42,6 +44,7 @@ class SessionHandler(APIHandler):
             resolve_inside(self.settings.get("server_root_dir", "."), path)
         except (UnsupportedDocument, InvalidPath) as exc:
             raise web.HTTPError(400, str(exc)) from exc
+        await require_guest_access(self, path, "read")
         cm = self.contents_manager
         if not await ensure_async(cm.file_exists(path)):
             raise web.HTTPError(404, f"file {path!r} does not exist")

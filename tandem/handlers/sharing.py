@@ -1,0 +1,146 @@
+"""``/tandem/api/...``: the owner's sharing API (invitations, grants, approvals, audit).
+
+Owner only. Every revocation closes the affected guests' sockets at once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from enum import Enum
+from typing import Any
+
+from jupyter_server.base.handlers import APIHandler
+from tornado import web
+
+from ..access import AccessError, InvalidRequest, InvalidScope, NotFound
+from ..auth import GuestUser, access_of
+
+__all__ = ["AuditHandler", "GrantHandler", "GrantsHandler", "InvitationHandler", "InvitationsHandler"]
+
+
+def _plain(record: Any) -> dict[str, Any]:
+    data = dataclasses.asdict(record)
+    data.pop("code_hash", None)
+    return {k: (v.value if isinstance(v, Enum) else v) for k, v in data.items()}
+
+
+class OwnerHandler(APIHandler):
+    """Base: refuses guests, turns access errors into clean 4xx answers."""
+
+    def owner_only(self) -> Any:
+        if self.current_user is None:
+            raise web.HTTPError(403)
+        if isinstance(self.current_user, GuestUser):
+            raise web.HTTPError(403, "owner only")
+        access = access_of(self)
+        if access is None:
+            raise web.HTTPError(503, "sharing is not available")
+        return access
+
+    def body(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.request.body or b"{}")
+        except json.JSONDecodeError as exc:
+            raise web.HTTPError(400, "body must be JSON") from exc
+        if not isinstance(data, dict):
+            raise web.HTTPError(400, "body must be a JSON object")
+        return data
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None))[1]
+        if isinstance(exc, NotFound):
+            self.set_status(404)
+        elif isinstance(exc, (AccessError, InvalidScope, ValueError, TypeError)):
+            self.set_status(400)
+        super().write_error(self.get_status(), **kwargs)
+
+    def close_sessions(self, sessions: list[str]) -> None:
+        self.settings["tandem"].close_guests(sessions)
+
+
+class InvitationsHandler(OwnerHandler):
+    @web.authenticated
+    async def get(self) -> None:
+        access = self.owner_only()
+        self.finish({"invitations": [_plain(i) for i in await access.list_invitations()]})
+
+    @web.authenticated
+    async def post(self) -> None:
+        access = self.owner_only()
+        data = self.body()
+        allowed = {"path", "role", "expires_in", "max_uses", "approval_required", "anonymous_allowed", "label"}
+        unknown = set(data) - allowed
+        if unknown or not isinstance(data.get("path"), str):
+            raise InvalidRequest(f"expected a path and only {sorted(allowed)}")
+        invitation, code = await access.create_invitation(
+            data["path"],
+            role=data.get("role", "view"),
+            expires_in=data.get("expires_in"),
+            max_uses=data.get("max_uses"),
+            approval_required=bool(data.get("approval_required", False)),
+            anonymous_allowed=bool(data.get("anonymous_allowed", False)),
+            label=str(data.get("label", "")),
+        )
+        link = f"{self.request.protocol}://{self.request.host}{self.base_url}tandem/join/{code}"
+        self.set_status(201)
+        self.finish({"invitation": _plain(invitation), "code": code, "link": link})
+
+
+class InvitationHandler(OwnerHandler):
+    @web.authenticated
+    async def delete(self, invitation_id: str) -> None:
+        access = self.owner_only()
+        self.close_sessions(await access.revoke_invitation(invitation_id))
+        self.set_status(204)
+        self.finish()
+
+
+class GrantsHandler(OwnerHandler):
+    @web.authenticated
+    async def get(self) -> None:
+        access = self.owner_only()
+        self.finish({"grants": [_plain(g) for g in await access.list_grants()]})
+
+    @web.authenticated
+    async def delete(self) -> None:
+        """Revoke everyone (``?path=`` for everyone on one path)."""
+        access = self.owner_only()
+        path = self.get_query_argument("path", None)
+        sessions = await (access.revoke_path(path) if path else access.revoke_all())
+        self.close_sessions(sessions)
+        self.set_status(204)
+        self.finish()
+
+
+class GrantHandler(OwnerHandler):
+    @web.authenticated
+    async def delete(self, grant_id: str) -> None:
+        access = self.owner_only()
+        self.close_sessions(await access.revoke_grant(grant_id))
+        self.set_status(204)
+        self.finish()
+
+    @web.authenticated
+    async def post(self, grant_id: str) -> None:
+        """``{"decision": "admit" | "refuse"}`` for a pending ("ask to join") grant."""
+        access = self.owner_only()
+        decision = self.body().get("decision")
+        if decision == "admit":
+            grant = await access.approve(grant_id)
+        elif decision == "refuse":
+            grant = await access.refuse(grant_id)
+            self.close_sessions([grant.guest_session_id])
+        else:
+            raise InvalidRequest("decision must be admit or refuse")
+        self.finish({"grant": _plain(grant)})
+
+
+class AuditHandler(OwnerHandler):
+    @web.authenticated
+    async def get(self) -> None:
+        access = self.owner_only()
+        kind = self.get_query_argument("kind", None)
+        since = self.get_query_argument("since", None)
+        events = await access.audit(kind=kind, since=float(since) if since else None)
+        self.finish({"events": [_plain(e) for e in events]})

@@ -1,0 +1,230 @@
+"""Sharing that can be taken back: each attack from the sharing issue, against a real
+server, with a guest who joins through a real link in a cookie-carrying HTTP client."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import httpx
+import pytest
+from pycrdt import Text
+
+from tandem.testing import TandemServer, YPeer
+from tests.conftest import FAST
+from tests.eventually import eventually
+
+
+class Guest:
+    """A browser-like client: cookies, the _xsrf token, a room socket with its cookie."""
+
+    def __init__(self, server: TandemServer) -> None:
+        self.server = server
+        self.http = httpx.AsyncClient(base_url=server.http_url, follow_redirects=False)
+
+    async def join(self, link: str, name: str = "Grace Hopper") -> httpx.Response:
+        path = link.split(str(self.server.port), 1)[1]
+        page = await self.http.get(path)
+        assert page.status_code == 200, page.text
+        assert page.headers["Referrer-Policy"] == "no-referrer"
+        token = re.search(r'name="_xsrf" value="([^"]+)"', page.text).group(1)
+        return await self.http.post(path, data={"name": name, "_xsrf": token})
+
+    @property
+    def xsrf(self) -> dict[str, str]:
+        return {"X-XSRFToken": self.http.cookies.get("_xsrf", "")}
+
+    async def session(self, path: str) -> httpx.Response:
+        return await self.http.put(
+            f"/api/collaboration/session/{path}",
+            json={"format": "json", "type": "notebook"},
+            headers=self.xsrf,
+        )
+
+    async def peer(self, path: str, wait: bool = True) -> YPeer:
+        response = await self.session(path)
+        assert response.status_code in (200, 201), response.text
+        info = response.json()
+        cookie = "; ".join(f"{k}={v}" for k, v in self.http.cookies.items())
+        peer = YPeer()
+        url = f"{self.server.ws_url}/api/collaboration/room/json:notebook:{info['fileId']}?sessionId={info['sessionId']}"
+        await peer.connect(url, {"Cookie": cookie, "Origin": self.server.http_url})
+        if wait:
+            await peer.wait_synced()
+        return peer
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+
+async def share(server: TandemServer, path: str = "demo.ipynb", **options) -> dict:
+    status, body = await server.arequest("POST", "/tandem/api/invitations", {"path": path, **options})
+    assert status == 201, body
+    return body
+
+
+@pytest.fixture
+async def guest(server):
+    client = Guest(server)
+    yield client
+    await client.close()
+
+
+async def test_guest_joins_and_reaches_only_the_shared_notebook(server, guest):
+    invite = await share(server, role="edit")
+    assert len(invite["code"]) >= 22 and invite["link"].endswith(invite["code"])
+    joined = await guest.join(invite["link"])
+    assert joined.status_code == 303 and invite["code"] not in joined.headers["Location"]
+    assert "tandem-guest" in guest.http.cookies
+    assert (await guest.session("demo.ipynb")).status_code in (200, 201)
+    # Everything else the owner has is out of reach.
+    assert (await guest.session("notes.md")).status_code == 403
+    assert (await guest.http.get("/api/contents")).status_code == 403
+    assert (await guest.http.get("/api/contents/notes.md")).status_code == 403
+    assert (await guest.http.post("/api/kernels", json={}, headers=guest.xsrf)).status_code == 403
+    assert (await guest.http.get("/api/sessions")).status_code == 403
+    assert (await guest.http.get("/api/kernelspecs")).status_code == 403
+    assert (await guest.http.post("/api/terminals", headers=guest.xsrf)).status_code in (403, 404)
+    assert (await guest.http.get("/tandem/api/invitations")).status_code == 403
+    me = (await guest.http.get("/api/me")).json()
+    assert me["identity"]["name"] == "Grace Hopper"
+
+
+async def test_guest_edits_live_and_is_named_by_the_server(server, guest):
+    invite = await share(server, role="edit")
+    await guest.join(invite["link"], name="Ada")
+    owner = await YPeer.open(server, "demo.ipynb")
+    peer = await guest.peer("demo.ipynb")
+    source: Text = peer.notebook.ycells[1]["source"]
+    source += "\n# from the guest"
+    await eventually(lambda: str(owner.notebook.ycells[1]["source"]).endswith("# from the guest"))
+    await peer.set_awareness({"user": {"name": "The Owner", "color": "#000"}})
+    await eventually(lambda: peer.doc.client_id in owner.awareness)
+    user = owner.awareness[peer.doc.client_id]["user"]
+    assert user["name"] == "Ada" and user["role"] == "edit"
+    await peer.close()
+    await owner.close()
+
+
+async def test_view_guest_cannot_change_the_document(server, guest):
+    invite = await share(server, role="view")
+    await guest.join(invite["link"])
+    owner = await YPeer.open(server, "demo.ipynb")
+    peer = await guest.peer("demo.ipynb")
+    source: Text = peer.notebook.ycells[1]["source"]
+    source += "\n# vandalism"
+    marker: Text = owner.notebook.ycells[0]["source"]
+    marker += " (owner)"
+    await eventually(lambda: str(peer.notebook.ycells[0]["source"]).endswith("(owner)"))
+    fresh = await YPeer.open(server, "demo.ipynb")
+    assert "vandalism" not in str(fresh.notebook.ycells[1]["source"])
+    assert "vandalism" not in str(owner.notebook.ycells[1]["source"])
+    for p in (peer, owner, fresh):
+        await p.close()
+
+
+async def test_revocation_closes_the_live_socket_within_a_second(server, guest):
+    invite = await share(server, role="edit")
+    await guest.join(invite["link"])
+    peer = await guest.peer("demo.ipynb")
+    started = time.monotonic()
+    status, _ = await server.arequest("DELETE", f"/tandem/api/invitations/{invite['invitation']['id']}")
+    assert status == 204
+    await eventually(lambda: peer.closed.is_set(), timeout=1.0)
+    assert time.monotonic() - started < 1.0
+    assert peer.close_code == 4403
+    assert (await guest.session("demo.ipynb")).status_code == 403
+
+
+async def test_revoking_everyone_and_one_grant(server, guest):
+    invite = await share(server, role="edit", max_uses=5)
+    await guest.join(invite["link"])
+    peer = await guest.peer("demo.ipynb")
+    status, grants = await server.arequest("GET", "/tandem/api/grants")
+    assert status == 200 and len(grants["grants"]) == 1
+    status, _ = await server.arequest("DELETE", f"/tandem/api/grants/{grants['grants'][0]['id']}")
+    assert status == 204
+    await eventually(lambda: peer.closed.is_set(), timeout=1.0)
+    assert (await guest.session("demo.ipynb")).status_code == 403
+
+
+async def test_forwarded_single_use_link_gives_nothing(server, guest):
+    invite = await share(server, role="edit", max_uses=1)
+    assert (await guest.join(invite["link"])).status_code == 303
+    other = Guest(server)
+    path = invite["link"].split(str(server.port), 1)[1]
+    page = await other.http.get(path)
+    assert page.status_code == 404  # same page as unknown, expired or revoked
+    assert (await other.session("demo.ipynb")).status_code == 403
+    await other.close()
+
+
+async def test_csrf_redemption_is_refused(server, guest):
+    invite = await share(server, role="edit")
+    path = invite["link"].split(str(server.port), 1)[1]
+    response = await guest.http.post(path, data={"name": "Mallory"})
+    assert response.status_code == 403
+    assert "tandem-guest" not in guest.http.cookies
+    status, grants = await server.arequest("GET", "/tandem/api/grants")
+    assert grants["grants"] == []
+
+
+async def test_approval_refused_admits_nobody(server, guest):
+    invite = await share(server, role="edit", approval_required=True)
+    joined = await guest.join(invite["link"])
+    assert joined.status_code == 303 and joined.headers["Location"].endswith("tandem/waiting")
+    assert (await guest.session("demo.ipynb")).status_code == 403
+    status, grants = await server.arequest("GET", "/tandem/api/grants")
+    grant = grants["grants"][0]
+    assert grant["status"] == "pending"
+    status, body = await server.arequest("POST", f"/tandem/api/grants/{grant['id']}", {"decision": "refuse"})
+    assert status == 200 and body["grant"]["status"] == "refused"
+    assert (await guest.session("demo.ipynb")).status_code == 403
+
+
+async def test_expiry_while_connected_closes_the_socket(root, tmp_path):
+    async with TandemServer(root, tmp_path / "state", args=FAST) as server:
+        guest = Guest(server)
+        invite = await share(server, role="edit", expires_in=3)
+        await guest.join(invite["link"])
+        peer = await guest.peer("demo.ipynb")
+        await eventually(lambda: peer.closed.is_set(), timeout=6)
+        assert peer.close_code == 4403
+        assert (await guest.session("demo.ipynb")).status_code == 403
+        await guest.close()
+
+
+async def test_invitations_survive_a_restart(server, guest):
+    invite = await share(server, role="edit")
+    await guest.join(invite["link"])
+    await server.restart(kill=True)
+    assert (await guest.session("demo.ipynb")).status_code in (200, 201)
+    status, listing = await server.arequest("GET", "/tandem/api/invitations")
+    saved = listing["invitations"][0]
+    assert saved["expires_at"] == invite["invitation"]["expires_at"]
+
+
+@pytest.mark.parametrize("path", ["../outside.ipynb", "/etc/passwd", "%2e%2e/x", "missing.ipynb", ""])
+async def test_bad_scopes_are_refused_and_create_nothing(server, path):
+    status, _ = await server.arequest("POST", "/tandem/api/invitations", {"path": path, "role": "edit"})
+    assert status == 400
+    status, listing = await server.arequest("GET", "/tandem/api/invitations")
+    assert listing["invitations"] == []
+
+
+async def test_guest_cannot_open_another_file_by_its_id(server, guest, root):
+    invite = await share(server, role="edit")
+    await guest.join(invite["link"])
+    other = await server.session("notes.md", kind="text")
+    cookie = "; ".join(f"{k}={v}" for k, v in guest.http.cookies.items())
+    peer = YPeer(kind="text")
+    await peer.connect(
+        f"{server.ws_url}/api/collaboration/room/text:file:{other['fileId']}",
+        {"Cookie": cookie, "Origin": server.http_url},
+    )
+    await eventually(lambda: peer.closed.is_set())
+    assert peer.close_code == 4403
+    global_room = YPeer()
+    await global_room.connect(f"{server.ws_url}/api/collaboration/room/JupyterLab:globalAwareness", {"Cookie": cookie, "Origin": server.http_url})
+    await eventually(lambda: global_room.closed.is_set())
+    assert global_room.close_code == 4403
