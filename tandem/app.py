@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from typing import Any
 
 from jupyter_core.paths import jupyter_data_dir
@@ -197,4 +198,14 @@ class TandemApp(ExtensionApp):
         return room
 
 
-main = launch_new_instance = TandemApp.launch_instance
+launch_new_instance = TandemApp.launch_instance
+
+
+def main() -> None:
+    """``tandem [ROOT] [options]`` serves; ``tandem share|shares|revoke|audit`` manages sharing
+    on the running server (a folder with one of those names: ``tandem ./share``)."""
+    from . import cli
+
+    if len(sys.argv) > 1 and sys.argv[1] in cli.COMMANDS:
+        sys.exit(cli.main(sys.argv[1:]))
+    launch_new_instance()
