@@ -8,6 +8,7 @@ close with 1007, frames over the size limit with 1009.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -18,7 +19,8 @@ from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
-from ..auth import GuestUser
+from ..access import AuditKind
+from ..auth import GuestUser, access_of
 from ..documents.files import BadFile, FileGone
 from ..documents.model import UnsupportedDocument
 from ..identity import identity_of
@@ -50,6 +52,7 @@ class RoomHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: ig
         self.can_write = False
         self.access_expires_at: float | None = None
         self.guest_session: str | None = None
+        self.guest_path: str | None = None
 
     @property
     def max_message_size(self) -> int:  # type: ignore[override]
@@ -104,7 +107,24 @@ class RoomHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: ig
         assert user.principal is not None
         self.guest_session = user.principal.id
         self.settings["tandem"].add_guest_peer(self.guest_session, self)
+        self._audit(AuditKind.ROOM_JOINED, path)
+        self.guest_path = path
         return True
+
+    def _audit(self, kind: AuditKind, path: str) -> None:
+        access = access_of(self)
+        if access is None or self.guest_session is None:
+            return
+        address = self.request.remote_ip
+        session = self.guest_session
+
+        async def record() -> None:
+            await access.record(kind, session, path, address)
+            for grant in await access.grants_for_session_hash(session):
+                if grant.valid(access.clock()):
+                    await access.touch(grant.id)
+
+        asyncio.ensure_future(record())
 
     async def on_message(self, message: str | bytes) -> None:
         room = self.room
@@ -126,6 +146,9 @@ class RoomHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: ig
     def on_close(self) -> None:
         if self.guest_session is not None:
             self.settings["tandem"].remove_guest_peer(self.guest_session, self)
+            if self.guest_path is not None:
+                self._audit(AuditKind.ROOM_LEFT, self.guest_path)
+                self.guest_path = None
         room, self.room = self.room, None
         if room is not None:
             room.leave(self)
