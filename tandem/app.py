@@ -18,6 +18,7 @@ from .documents.files import DocumentFile
 from .documents.model import UnsupportedDocument, kind_for
 from .handlers import RoomHandler, SessionHandler
 from .handlers.join import JoinHandler
+from .handlers.ready import ReadyMixin
 from .handlers.room import GLOBAL_AWARENESS
 from .handlers.sharing import (
     AuditHandler,
@@ -32,7 +33,7 @@ from .store import SQLiteStore
 __all__ = ["TandemApp", "main"]
 
 
-class LandingHandler(JupyterHandler):
+class LandingHandler(ReadyMixin, JupyterHandler):
     """A minimal page so the printed URL shows something useful."""
 
     checks_guests = True
@@ -110,6 +111,7 @@ class TandemApp(ExtensionApp):
         )
         self.guest_peers: dict[str, set[Any]] = {}
         self._sweeper: asyncio.Task[None] | None = None
+        self._ready: asyncio.Future[None] | None = None
         self.room_settings = RoomSettings(
             save_delay=self.save_delay,
             save_max_wait=self.save_max_wait,
@@ -141,6 +143,16 @@ class TandemApp(ExtensionApp):
         )
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
+        await self.ready()
+
+    def ready(self) -> asyncio.Future[None]:
+        """Resolves once the stores are open. Handlers await it, so a request that arrives
+        while the server is still starting waits instead of failing."""
+        if self._ready is None:
+            self._ready = asyncio.ensure_future(self._start_stores())
+        return self._ready
+
+    async def _start_stores(self) -> None:
         await self.store.start()
         await self.access.store.start()
         self._sweeper = asyncio.create_task(self._sweep_expired_guests())
@@ -181,6 +193,7 @@ class TandemApp(ExtensionApp):
                         peer.close(4403, "Your access expired")
 
     async def _create_room(self, room_id: str) -> Room:
+        await self.ready()
         if room_id == GLOBAL_AWARENESS:
             return Room(room_id, self.log)
         if room_id.count(":") < 2:

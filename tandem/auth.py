@@ -47,6 +47,7 @@ class TandemIdentityProvider(PasswordIdentityProvider):
         session = handler.get_cookie(GUEST_COOKIE)
         if access is None or not session:
             return None
+        await handler.settings["tandem"].ready()
         principal, grants = await access.principal_for(session)
         now = access.clock()
         if principal.kind is not PrincipalKind.GUEST or not any(g.valid(now) for g in grants):

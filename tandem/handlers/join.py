@@ -15,6 +15,7 @@ from jupyter_server.base.handlers import JupyterHandler
 
 from ..access import InvalidInvitation, InvalidName, InvalidRequest, RateLimited, new_session_id
 from ..auth import GUEST_COOKIE, access_of
+from .ready import ReadyMixin
 
 __all__ = ["JoinHandler"]
 
@@ -32,7 +33,7 @@ INVALID = PAGE.format(
 )
 
 
-class JoinHandler(JupyterHandler):
+class JoinHandler(ReadyMixin, JupyterHandler):
     checks_guests = True
 
     def set_default_headers(self) -> None:

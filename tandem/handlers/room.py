@@ -27,6 +27,7 @@ from ..identity import identity_of
 from ..protocol import ProtocolError
 from ..rooms import DocumentRoom, Room, RoomManager
 from .guests import guest_decision
+from .ready import ReadyMixin
 
 __all__ = ["RoomHandler"]
 
@@ -39,7 +40,7 @@ def _reason(text: str) -> str:
     return data.decode("utf-8", "ignore")
 
 
-class RoomHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: ignore[misc]
+class RoomHandler(ReadyMixin, WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: ignore[misc]
     auth_resource = "contents"
     checks_guests = True
 

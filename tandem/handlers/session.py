@@ -15,11 +15,12 @@ from ..documents.model import UnsupportedDocument, kind_for
 from ..paths import InvalidPath, normalize_api_path, resolve_inside
 from ..rooms import RoomManager
 from .guests import require_guest_access
+from .ready import ReadyMixin
 
 __all__ = ["SessionHandler"]
 
 
-class SessionHandler(APIHandler):
+class SessionHandler(ReadyMixin, APIHandler):
     auth_resource = "contents"
     checks_guests = True
 

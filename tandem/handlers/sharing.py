@@ -15,6 +15,7 @@ from tornado import web
 
 from ..access import AccessError, InvalidRequest, InvalidScope, NotFound
 from ..auth import GuestUser, access_of
+from .ready import ReadyMixin
 
 __all__ = ["AuditHandler", "GrantHandler", "GrantsHandler", "InvitationHandler", "InvitationsHandler"]
 
@@ -25,7 +26,7 @@ def _plain(record: Any) -> dict[str, Any]:
     return {k: (v.value if isinstance(v, Enum) else v) for k, v in data.items()}
 
 
-class OwnerHandler(APIHandler):
+class OwnerHandler(ReadyMixin, APIHandler):
     """Base: refuses guests, turns access errors into clean 4xx answers."""
 
     def owner_only(self) -> Any:
