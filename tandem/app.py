@@ -13,7 +13,7 @@ from jupyter_server.extension.application import ExtensionApp
 from tornado import web
 from traitlets import Enum, Float, Int, Unicode
 
-from .access import AccessService, AccessStore, load_or_create_key
+from .access import AccessService, AccessStore, AuditKind, load_or_create_key
 from .documents.files import DocumentFile
 from .documents.model import UnsupportedDocument, kind_for
 from .handlers import RoomHandler, SessionHandler
@@ -164,6 +164,16 @@ class TandemApp(ExtensionApp):
         await self.store.stop()
         await self.access.store.stop()
 
+    def _audit_denied_update(self, peer: Any, reason: str) -> None:
+        """A read-only guest sent a document update: dropped, and audited once per socket."""
+        session = getattr(peer, "guest_session", None)
+        if session is None or getattr(peer, "denial_audited", False):
+            return
+        peer.denial_audited = True
+        asyncio.ensure_future(
+            self.access.record(AuditKind.ACCESS_DENIED, session, getattr(peer, "guest_path", None), None, reason=reason)
+        )
+
     # -- live guests -----------------------------------------------------------------
 
     def add_guest_peer(self, session_hash: str, peer: Any) -> None:
@@ -203,6 +213,7 @@ class TandemApp(ExtensionApp):
         file_ids = self.settings["file_id_manager"]
         file = DocumentFile(self.serverapp.contents_manager, lambda: file_ids.get_path(file_id), kind)
         room = DocumentRoom(room_id, file_id, kind, file, self.store, self.room_settings, self.log)
+        room.on_denied.append(self._audit_denied_update)
         try:
             await room.start()
         except BaseException:

@@ -13,7 +13,6 @@ import pytest
 import websockets
 
 from tandem.testing import YPeer
-from tests.eventually import eventually
 from tests.handlers.test_sharing import Guest, share
 
 ALLOWED = range(200, 300)

@@ -119,6 +119,12 @@ async def test_view_guest_cannot_change_the_document(server, guest):
     fresh = await YPeer.open(server, "demo.ipynb")
     assert "vandalism" not in str(fresh.notebook.ycells[1]["source"])
     assert "vandalism" not in str(owner.notebook.ycells[1]["source"])
+
+    async def denial_audited():
+        status, body = await server.arequest("GET", "/tandem/api/audit?kind=access_denied")
+        assert status == 200 and any(e["path"] == "demo.ipynb" for e in body["events"])
+
+    await eventually(denial_audited)
     for p in (peer, owner, fresh):
         await p.close()
 
