@@ -1,12 +1,14 @@
-"""Requests that arrive while the server is still starting wait for its stores."""
+"""Shared by Tandem's handlers: waiting for the server to be ready, reading JSON bodies."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from jupyter_core.utils import ensure_async
+from tornado import web
 
-__all__ = ["ReadyMixin"]
+__all__ = ["ReadyMixin", "json_object"]
 
 
 class ReadyMixin:
@@ -18,3 +20,14 @@ class ReadyMixin:
         if app is not None:
             await app.ready()
         return await ensure_async(super().prepare())  # type: ignore[misc]
+
+
+def json_object(body: bytes) -> dict[str, Any]:
+    """A request body that must be a JSON object; 400 otherwise."""
+    try:
+        data = json.loads(body or b"{}")
+    except json.JSONDecodeError as exc:
+        raise web.HTTPError(400, "body must be JSON") from exc
+    if not isinstance(data, dict):
+        raise web.HTTPError(400, "body must be a JSON object")
+    return data

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from jupyter_core.utils import ensure_async
@@ -15,7 +14,7 @@ from ..documents.model import UnsupportedDocument, kind_for
 from ..paths import InvalidPath, normalize_api_path, resolve_inside
 from ..rooms import RoomManager
 from .guests import require_guest_access
-from .ready import ReadyMixin
+from .ready import ReadyMixin, json_object
 
 __all__ = ["SessionHandler"]
 
@@ -30,12 +29,7 @@ class SessionHandler(ReadyMixin, APIHandler):
     @web.authenticated
     @authorized
     async def put(self, path: str) -> None:
-        try:
-            body = json.loads(self.request.body or b"{}")
-        except json.JSONDecodeError as exc:
-            raise web.HTTPError(400, "body must be JSON") from exc
-        if not isinstance(body, dict):
-            raise web.HTTPError(400, "body must be a JSON object")
+        body = json_object(self.request.body)
         file_format, file_type = body.get("format"), body.get("type")
         if not isinstance(file_format, str) or not isinstance(file_type, str):
             raise web.HTTPError(400, "format and type must be strings")

@@ -6,7 +6,6 @@ Owner only. Every revocation closes the affected guests' sockets at once.
 from __future__ import annotations
 
 import dataclasses
-import json
 from enum import Enum
 from typing import Any
 
@@ -15,7 +14,7 @@ from tornado import web
 
 from ..access import AccessError, InvalidRequest, InvalidScope, NotFound
 from ..auth import GuestUser, access_of
-from .ready import ReadyMixin
+from .ready import ReadyMixin, json_object
 
 __all__ = ["AuditHandler", "GrantHandler", "GrantsHandler", "InvitationHandler", "InvitationsHandler"]
 
@@ -40,13 +39,7 @@ class OwnerHandler(ReadyMixin, APIHandler):
         return access
 
     def body(self) -> dict[str, Any]:
-        try:
-            data = json.loads(self.request.body or b"{}")
-        except json.JSONDecodeError as exc:
-            raise web.HTTPError(400, "body must be JSON") from exc
-        if not isinstance(data, dict):
-            raise web.HTTPError(400, "body must be a JSON object")
-        return data
+        return json_object(self.request.body)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None))[1]
