@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import datetime
 import html
-from typing import Any
 
 from jupyter_server.base.handlers import JupyterHandler
+from tornado.web import RequestHandler
 
 from ..access import InvalidInvitation, InvalidName, InvalidRequest, RateLimited, new_session_id
 from ..auth import GUEST_COOKIE, access_of
@@ -41,8 +41,10 @@ class JoinHandler(ReadyMixin, JupyterHandler):
         self.set_header("Referrer-Policy", "no-referrer")
         self.set_header("Cache-Control", "no-store")
 
-    def check_xsrf_cookie(self) -> None:  # always, even for a visitor with no login yet
-        return web_check_xsrf(self)
+    def check_xsrf_cookie(self) -> None:
+        # Tornado's check, always: Jupyter's skips it for some logins, and a redemption
+        # must never be forged (the visitor may have no login at all yet).
+        RequestHandler.check_xsrf_cookie(self)
 
     async def get(self, code: str) -> None:
         access = access_of(self)
@@ -100,8 +102,3 @@ class JoinHandler(ReadyMixin, JupyterHandler):
         target = "tandem/waiting" if status == "pending" else "tandem/"
         self.redirect(self.base_url + target, status=303)
 
-
-def web_check_xsrf(handler: Any) -> None:
-    from tornado.web import RequestHandler
-
-    RequestHandler.check_xsrf_cookie(handler)

@@ -92,7 +92,10 @@ async def test_file_edited_while_down_is_merged_in_same_epoch(root, tmp_path):
         peer = await YPeer.open(server, "demo.ipynb")
         source: Text = peer.notebook.ycells[2]["source"]
         source += "\n# unsaved line"
-        await eventually(lambda: server.request("GET", "/api/status")[0] == 200)
+        # A second peer seeing the line proves it is durable (relays wait for the commit).
+        witness = await YPeer.open(server, "demo.ipynb")
+        await eventually(lambda: str(witness.notebook.ycells[2]["source"]).endswith("# unsaved line"))
+        await witness.close()
         await peer.close()
         await server.stop(kill=True)
         nb = nbformat.read(root / "demo.ipynb", as_version=4)
