@@ -17,6 +17,9 @@ from .access import AccessService, AccessStore, AuditKind, load_or_create_key
 from .documents.files import DocumentFile
 from .documents.model import UnsupportedDocument, kind_for
 from .handlers import RoomHandler, SessionHandler
+from .handlers import editor as editor_pages
+from .handlers import execution as execution_api
+from .handlers import owner as owner_pages
 from .handlers.join import JoinHandler
 from .handlers.ready import ReadyMixin
 from .handlers.room import GLOBAL_AWARENESS
@@ -141,6 +144,9 @@ class TandemApp(ExtensionApp):
                 (r"/tandem/api/audit", AuditHandler),
             ]
         )
+        self.handlers.extend(editor_pages.routes(self))
+        self.handlers.extend(owner_pages.routes(self))
+        self.handlers.extend(execution_api.routes(self))
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         await self.ready()
