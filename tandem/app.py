@@ -15,6 +15,7 @@ from traitlets import Enum, Float, Int, Unicode
 
 from .access import AccessService, AccessStore, AuditKind, load_or_create_key
 from .documents.files import DocumentFile
+from .execution import ExecutionService, ExecutionSettings
 from .documents.model import UnsupportedDocument, kind_for
 from .handlers import RoomHandler, SessionHandler
 from .handlers import editor as editor_pages
@@ -32,6 +33,7 @@ from .handlers.sharing import (
 )
 from .rooms import DocumentRoom, Room, RoomManager, RoomSettings
 from .store import SQLiteStore
+from .ydoc_shim import YDocShim
 
 __all__ = ["TandemApp", "main"]
 
@@ -101,6 +103,23 @@ class TandemApp(ExtensionApp):
         64 * 1024 * 1024, config=True, help="Largest WebSocket message accepted, in bytes."
     )
 
+    max_output_bytes = Int(
+        1024 * 1024,
+        config=True,
+        help="Largest output one cell keeps, in bytes; past it a note says the rest was cut.",
+    )
+    output_flush_interval = Float(
+        0.05, config=True, help="Seconds between writes of a running cell's output into the document."
+    )
+    kernel_idle_timeout = Float(
+        3600.0,
+        config=True,
+        help="Shut down a notebook's kernel after this many idle seconds (0: never).",
+    )
+    input_timeout = Float(
+        300.0, config=True, help="Seconds a cell's input() waits for its person's answer before it fails."
+    )
+
     def initialize_settings(self) -> None:
         path = self.db_path or os.path.join(jupyter_data_dir(), "tandem", "tandem.sqlite")
         self.store = SQLiteStore(path, synchronous=self.sqlite_synchronous)
@@ -123,7 +142,21 @@ class TandemApp(ExtensionApp):
             compact_age=self.compact_age,
         )
         self.rooms = RoomManager(self._create_room, self.room_evict_delay, self.log)
+        self.execution = ExecutionService(
+            self.rooms,
+            _LazyFileIds(self),
+            self.serverapp.kernel_manager,
+            self.serverapp.session_manager,
+            ExecutionSettings(
+                max_output_bytes=self.max_output_bytes,
+                flush_interval=self.output_flush_interval,
+                input_timeout=self.input_timeout,
+            ),
+            self.kernel_idle_timeout,
+            self.log,
+        )
         self.settings["tandem"] = self
+        self.settings.setdefault("jupyter_server_ydoc", YDocShim(self.rooms, _LazyFileIds(self)))
         self.log.info("Tandem store: %s", path)
 
     def initialize_handlers(self) -> None:
@@ -162,10 +195,12 @@ class TandemApp(ExtensionApp):
         await self.store.start()
         await self.access.store.start()
         self._sweeper = asyncio.create_task(self._sweep_expired_guests())
+        self.execution.start()
 
     async def stop_extension(self) -> None:
         if self._sweeper is not None:
             self._sweeper.cancel()
+        await self.execution.stop()
         await self.rooms.stop()
         await self.store.stop()
         await self.access.store.stop()
@@ -193,7 +228,9 @@ class TandemApp(ExtensionApp):
                 del self.guest_peers[session_hash]
 
     def close_guests(self, session_hashes: list[str]) -> None:
-        """Close every socket of these guest sessions now (revocation, refusal)."""
+        """Close every socket of these guest sessions now (revocation, refusal), and
+        cancel their runs."""
+        asyncio.ensure_future(self.execution.cancel_for(session_hashes))
         for session_hash in session_hashes:
             for peer in list(self.guest_peers.get(session_hash, ())):
                 peer.close(4403, "Your access was revoked")
@@ -225,7 +262,19 @@ class TandemApp(ExtensionApp):
         except BaseException:
             await room.stop()
             raise
+        self.execution.on_room_started(room)
         return room
+
+
+class _LazyFileIds:
+    """jupyter_server_fileid's manager, looked up when first used (it is created after
+    Tandem's settings)."""
+
+    def __init__(self, app: TandemApp) -> None:
+        self._app = app
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._app.serverapp.web_app.settings["file_id_manager"], name)
 
 
 launch_new_instance = TandemApp.launch_instance

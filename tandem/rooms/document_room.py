@@ -184,6 +184,9 @@ class DocumentRoom(Room):
         if origin is not None:
             self._note_edit()
 
+    def on_content_changed(self) -> None:
+        self._note_edit()
+
     # -- saving ----------------------------------------------------------------------
 
     def _note_edit(self) -> None:

@@ -32,6 +32,7 @@ class RoomManager:
         self._starting: dict[str, asyncio.Task[Room]] = {}
         self._evictions: dict[str, asyncio.TimerHandle] = {}
         self._stopping: dict[str, asyncio.Task[None]] = {}
+        self._holds: dict[str, int] = {}
 
     @property
     def rooms(self) -> dict[str, Room]:
@@ -56,9 +57,24 @@ class RoomManager:
             self.schedule_eviction(room)
         return room
 
+    def hold(self, room_id: str) -> None:
+        """Keep ``room_id`` in memory without peers (e.g. while a kernel writes into it)."""
+        self._holds[room_id] = self._holds.get(room_id, 0) + 1
+        self._cancel_eviction(room_id)
+
+    def release(self, room_id: str) -> None:
+        count = self._holds.get(room_id, 0) - 1
+        if count > 0:
+            self._holds[room_id] = count
+            return
+        self._holds.pop(room_id, None)
+        room = self._rooms.get(room_id)
+        if room is not None:
+            self.schedule_eviction(room)
+
     def schedule_eviction(self, room: Room) -> None:
         """Evict ``room`` after the idle delay unless a peer arrives first."""
-        if room.peers or room.room_id in self._evictions:
+        if room.peers or room.room_id in self._evictions or self._holds.get(room.room_id):
             return
         loop = asyncio.get_running_loop()
         self._evictions[room.room_id] = loop.call_later(
@@ -73,7 +89,7 @@ class RoomManager:
     def _begin_stop(self, room_id: str) -> None:
         self._evictions.pop(room_id, None)
         room = self._rooms.get(room_id)
-        if room is None or room.peers:
+        if room is None or room.peers or self._holds.get(room_id):
             return
         task = asyncio.create_task(self._stop_room(room))
         self._stopping[room_id] = task

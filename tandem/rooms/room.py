@@ -66,11 +66,26 @@ class Room:
         self._pending: list[bytes] = []
         self._known_state: bytes = self.doc.get_state()
         self._subscription = self.doc.observe(self._on_transaction)
+        self._writing = False
+        self._catch_up_scheduled = False
 
     def _on_transaction(self, event: TransactionEvent) -> None:
         update = event.update
         if update != EMPTY_UPDATE:
             self._captured.append(update)
+            if not self._writing and not self._catch_up_scheduled:
+                # Someone changed the live document directly (e.g. a server extension
+                # holding it through the jupyter_server_ydoc shim): store and relay it.
+                self._catch_up_scheduled = True
+                try:
+                    asyncio.get_running_loop().call_soon(self._deferred_catch_up)
+                except RuntimeError:
+                    self._catch_up_scheduled = False
+
+    def _deferred_catch_up(self) -> None:
+        self._catch_up_scheduled = False
+        self._captured.clear()
+        self._catch_up()
 
     # -- peers -----------------------------------------------------------------------
 
@@ -155,18 +170,25 @@ class Room:
         """
         self._catch_up()
         self._captured.clear()
+        self._writing = True
         try:
             self.doc.apply_update(update)
         except Exception as exc:
             self._captured.clear()
             raise ProtocolError(f"update does not decode: {exc}") from exc
+        finally:
+            self._writing = False
         waiting = get_update(update, self.doc.get_state())
         if waiting[0] == 0:
             waiting = b""
         else:
             self._pending.append(waiting)
         if self._pending:
-            self._retry_pending()
+            self._writing = True
+            try:
+                self._retry_pending()
+            finally:
+                self._writing = False
         changes = self._take_captured()
         state = self.doc.get_state()
         if self._pending and state != self._known_state or len(changes) > 1:
@@ -196,14 +218,21 @@ class Room:
             self._known_state = state
 
     @contextmanager
-    def transact(self, origin: str = "server") -> Iterator[Doc]:
-        """A server-side change: ``with room.transact(): ...`` then stored and relayed."""
+    def transact(self, origin: str = "server", *, content: bool = False) -> Iterator[Doc]:
+        """A server-side change: ``with room.transact(): ...`` then stored and relayed.
+        ``content=True`` marks a change to the file's content (e.g. outputs), to be saved."""
         self._catch_up()
         self._captured.clear()
-        with self.doc.transaction(origin=origin):
-            yield self.doc
-        self._known_state = self.doc.get_state()
-        self._commit(self._take_captured(), None)
+        self._writing = True
+        try:
+            with self.doc.transaction(origin=origin):
+                yield self.doc
+        finally:
+            self._writing = False
+            self._known_state = self.doc.get_state()
+            self._commit(self._take_captured(), None)
+        if content:
+            self.on_content_changed()
 
     def _take_captured(self) -> list[bytes]:
         changes, self._captured = self._captured, []
@@ -237,6 +266,9 @@ class Room:
 
     def on_changed(self, origin: Peer | None) -> None:
         """Called after each change to the document."""
+
+    def on_content_changed(self) -> None:
+        """Called after a server-side change to the file's content."""
 
     def still_pending(self) -> list[bytes]:
         state = self.doc.get_state()
