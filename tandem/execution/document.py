@@ -14,7 +14,8 @@ becomes a few appends to one stream text, never one transaction per line.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +35,20 @@ class ExecutionDocument:
 
     def __init__(self, room: Any) -> None:
         self.room = room
+        self._open = False
+
+    @contextmanager
+    def change(self, content: bool = False) -> Iterator[None]:
+        """One server transaction; writes inside it (nested ``change`` too) join it."""
+        if self._open:
+            yield
+            return
+        self._open = True
+        try:
+            with self.room.transact(content=content):
+                yield
+        finally:
+            self._open = False
 
     @property
     def state_map(self) -> Map:
@@ -73,7 +88,7 @@ class ExecutionDocument:
     def set_kernel(self, status: KernelStatus, name: str = "", display_name: str = "") -> None:
         value = {"status": status.value, "name": name, "display_name": display_name}
         if self.state_map.get("kernel") != value:
-            with self.room.transact():
+            with self.change():
                 self.state_map["kernel"] = value
 
     def kernel(self) -> dict[str, Any]:
@@ -83,7 +98,7 @@ class ExecutionDocument:
     def publish_queue(self, runs: Iterable[Run], changed: Iterable[Run] = ()) -> None:
         """The queue and the cell states of ``changed`` runs, in one transaction."""
         queue = [run.public() for run in runs]
-        with self.room.transact():
+        with self.change():
             self.state_map["queue"] = queue
             for run in changed:
                 self._write_cell_state(run)
@@ -101,7 +116,7 @@ class ExecutionDocument:
                 cell["execution_state"] = running
 
     def set_cell(self, run: Run, **extra: Any) -> None:
-        with self.room.transact():
+        with self.change():
             self._write_cell_state(run, **extra)
 
     def cell_state(self, cell_id: str) -> dict[str, Any] | None:
@@ -119,7 +134,7 @@ class ExecutionDocument:
         running = [c for c in self.room.document.ycells if c.get("execution_state") == "running"]
         if not stale and not running and not state.get("queue") and self.kernel()["status"] == KernelStatus.NONE.value:
             return
-        with self.room.transact():
+        with self.change():
             for key in stale:
                 value = dict(state[key])
                 value.update(state=CellState.IDLE.value, input=None)
@@ -158,7 +173,7 @@ class OutputWriter:
         cell = self.doc.cell(cell_id)
         if cell is None:
             return
-        with self.doc.room.transact(content=True):
+        with self.doc.change(content=True):
             outputs = cell.get("outputs")
             if isinstance(outputs, Array):
                 outputs.clear()
@@ -170,7 +185,7 @@ class OutputWriter:
         """Apply ``(cell_id, message)`` pairs in one transaction."""
         if not batch:
             return
-        with self.doc.room.transact(content=True):
+        with self.doc.change(content=True):
             for cell_id, msg in batch:
                 self._apply_one(cell_id, msg)
 

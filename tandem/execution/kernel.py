@@ -117,10 +117,11 @@ class NotebookKernel:
                 self.queue.popleft()
                 self.current = run
                 run.state = CellState.RUNNING
-                doc.publish_queue(self._all_runs(), changed=[run])
-                doc.set_kernel(KernelStatus.BUSY, self.kernel_name, self.display_name)
                 assert self._writer is not None
-                self._writer.start_cell(run.cell_id)
+                with doc.change(content=True):  # one transaction: one commit before the run
+                    doc.publish_queue(self._all_runs(), changed=[run])
+                    doc.set_kernel(KernelStatus.BUSY, self.kernel_name, self.display_name)
+                    self._writer.start_cell(run.cell_id)
                 self._done = asyncio.get_running_loop().create_future()
                 run.msg_id = self._client.execute(run.source, allow_stdin=True, stop_on_error=False)
                 await self._wait_for(run)
@@ -272,25 +273,31 @@ class NotebookKernel:
     # -- kernel messages -> document ---------------------------------------------------
 
     async def _pump_iopub(self, client: Any) -> None:
-        """Kernel output into the document, in batches: at most one transaction per
-        ``flush_interval`` however fast the kernel prints."""
+        """Kernel output into the document, in batches: at most one write per
+        ``flush_interval`` however fast the kernel prints, and none delayed after a pause."""
+        loop = asyncio.get_running_loop()
+        last_write = 0.0
         while True:
             batch = [await client.get_iopub_msg()]
-            while len(batch) < 2000:
+            wait = last_write + self.settings.flush_interval - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)  # a flood: let messages gather into one write
+            while len(batch) < 5000:
                 try:
                     batch.append(await client.get_iopub_msg(timeout=0))
                 except queue.Empty:
                     break
-            finished = self._write_batch(batch)
+            finished, wrote = self._write_batch(batch)
+            if wrote:
+                last_write = loop.time()
             if finished and self._done is not None and not self._done.done():
                 self._done.set_result(None)
-            else:
-                await asyncio.sleep(self.settings.flush_interval)
 
-    def _write_batch(self, batch: list[dict[str, Any]]) -> bool:
+    def _write_batch(self, batch: list[dict[str, Any]]) -> tuple[bool, bool]:
+        """(the run finished, something was written)."""
         run = self.current
         if run is None or self._writer is None:
-            return False
+            return False, False
         writes: list[tuple[str, dict[str, Any]]] = []
         finished = False
         for msg in batch:
@@ -305,7 +312,7 @@ class NotebookKernel:
             else:
                 writes.append((run.cell_id, msg))
         self._writer.apply(writes)
-        return finished
+        return finished, bool(writes)
 
     async def _pump_stdin(self, client: Any) -> None:
         while True:

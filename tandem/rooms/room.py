@@ -85,7 +85,8 @@ class Room:
     def _deferred_catch_up(self) -> None:
         self._catch_up_scheduled = False
         self._captured.clear()
-        self._catch_up()
+        if self._catch_up():
+            self.on_content_changed()
 
     # -- peers -----------------------------------------------------------------------
 
@@ -209,13 +210,15 @@ class Room:
             if not self._pending or self.doc.get_state() == before:
                 return
 
-    def _catch_up(self) -> None:
+    def _catch_up(self) -> bool:
         """Store and relay anything the document gained outside the write path (waiting
         structs integrated late), so nobody is ever shown a change that is not durable."""
         state = self.doc.get_state()
-        if state != self._known_state:
-            self._commit([self.doc.get_update(self._known_state)], None)
-            self._known_state = state
+        if state == self._known_state:
+            return False
+        self._commit([self.doc.get_update(self._known_state)], None)
+        self._known_state = state
+        return True
 
     @contextmanager
     def transact(self, origin: str = "server", *, content: bool = False) -> Iterator[Doc]:

@@ -95,7 +95,7 @@ async def test_display_updates_clear_output_wait_and_errors(exec_server: TandemS
     async with await YPeer.open(exec_server, "run.ipynb") as alice:
         for cid in ids:  # separately: an error stops the rest of a batch
             await run(exec_server, "run.ipynb", alice, cid)
-        await eventually(lambda: exec_state(alice)["queue"] == [] and cell(alice, ids[3])["execution_count"], timeout=60)
+        await eventually(lambda: exec_state(alice)["queue"] == [] and cell(alice, ids[3])["execution_count"] == 4, timeout=60)
         first = cell(alice, ids[0])["outputs"]
         assert [o["output_type"] for o in first] == ["display_data", "stream"]
         assert first[0]["data"]["text/plain"] == "'updated'"
