@@ -189,3 +189,30 @@ async def test_bad_run_requests_get_clear_errors(exec_server: TandemServer, root
     assert status in (400, 404)
     status, _ = await exec_server.arequest("POST", "/tandem/api/execution/run/notes.md", {"cells": []})
     assert status == 400
+
+
+async def test_an_idle_kernel_is_culled_and_starts_again_on_the_next_run(root: Path, tmp_path: Path) -> None:
+    from .conftest import EXEC_ARGS
+
+    ids = code_notebook(root / "run.ipynb", ["print('once')"])
+    async with TandemServer(root, tmp_path / "state", args=[*EXEC_ARGS, "--TandemApp.kernel_idle_timeout=1.5"]) as server:
+        async with await YPeer.open(server, "run.ipynb") as alice:
+            await run(server, "run.ipynb", alice, ids[0])
+            await eventually(lambda: outputs_text(alice, ids[0]) == "once\n", timeout=60)
+            assert len((await server.arequest("GET", "/api/kernels"))[1]) == 1
+
+            async def culled() -> bool:
+                return (await server.arequest("GET", "/api/kernels"))[1] == []
+
+            await eventually(culled, timeout=30)
+            await eventually(lambda: exec_state(alice)["kernel"]["status"] == "none")
+            assert outputs_text(alice, ids[0]) == "once\n"  # outputs stay
+            again = (await run(server, "run.ipynb", alice, ids[0]))["runs"][0]["run_id"]
+
+            def ran_again() -> None:
+                mark = exec_state(alice)[f"cell:{ids[0]}"]
+                assert mark["run_id"] == again and mark["state"] == "idle"
+                assert exec_state(alice)["kernel"]["status"] == "idle"
+                assert cell(alice, ids[0])["execution_count"] == 1  # a fresh kernel counts from 1
+
+            await eventually(ran_again, timeout=60)
