@@ -226,7 +226,8 @@ class OutputWriter:
         info.size, info.truncated, info.clear_pending = 0, False, False
         info.display_ids = []
 
-    def _room_for(self, info: _CellOutputs, size: int) -> int:
+    def _room_for(self, info: _CellOutputs) -> int:
+        """Bytes this cell may still add before the cap."""
         return max(self.max_output_bytes - info.size, 0) if not info.truncated else 0
 
     def _truncate(self, outputs: Array, info: _CellOutputs) -> None:
@@ -241,7 +242,7 @@ class OutputWriter:
         if info.truncated or not text:
             return
         data = text.encode("utf-8")
-        room = self._room_for(info, len(data))
+        room = self._room_for(info)
         cut = len(data) > room
         if cut:
             text = data[:room].decode("utf-8", errors="ignore")
@@ -265,7 +266,7 @@ class OutputWriter:
             return
         output = _output_of(msg_type, content)
         size = len(json.dumps(output, default=str).encode("utf-8"))
-        if size > self._room_for(info, size):
+        if size > self._room_for(info):
             self._truncate(outputs, info)
             return
         outputs.append(Map(output))

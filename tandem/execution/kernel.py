@@ -17,6 +17,8 @@ from .records import CellState, KernelStatus, Run
 
 __all__ = ["ExecutionSettings", "NotebookKernel"]
 
+FINISHED_KEPT = 1000
+
 
 @dataclass(frozen=True)
 class ExecutionSettings:
@@ -84,6 +86,12 @@ class NotebookKernel:
         if self._worker is None or self._worker.done():
             self._worker = asyncio.create_task(self._work(), name=f"tandem-run-{self.file_id}")
 
+    def _finish(self, run: Run) -> None:
+        """Remember a finished run for status requests; only the most recent ones."""
+        self.finished[run.run_id] = run
+        while len(self.finished) > FINISHED_KEPT:
+            del self.finished[next(iter(self.finished))]
+
     def _all_runs(self) -> list[Run]:
         return ([self.current] if self.current else []) + list(self.queue)
 
@@ -95,7 +103,7 @@ class NotebookKernel:
         self.queue = deque(run for run in self.queue if not predicate(run))
         for run in dropped:
             run.state = CellState.IDLE
-            self.finished[run.run_id] = run
+            self._finish(run)
         doc = await self.document()
         doc.publish_queue(self._all_runs(), changed=dropped)
         return dropped
@@ -108,7 +116,7 @@ class NotebookKernel:
                 if doc.cell(run.cell_id) is None:
                     self.queue.popleft()
                     run.state = CellState.IDLE
-                    self.finished[run.run_id] = run
+                    self._finish(run)
                     doc.publish_queue(self._all_runs())
                     continue
                 await self._ensure_kernel(doc)
@@ -127,7 +135,7 @@ class NotebookKernel:
                 await self._wait_for(run)
                 self.current = None
                 run.state = CellState.IDLE
-                self.finished[run.run_id] = run
+                self._finish(run)
                 self.last_activity = time.monotonic()
                 doc = await self.document()
                 doc.publish_queue(self._all_runs(), changed=[run])
@@ -168,7 +176,7 @@ class NotebookKernel:
         self.current = None
         for run in runs:
             run.state = CellState.IDLE
-            self.finished[run.run_id] = run
+            self._finish(run)
         if self._done is not None and not self._done.done():
             self._done.set_result(None)
         try:
