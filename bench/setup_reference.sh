@@ -24,5 +24,10 @@ for ext in jupyter_server_ydoc jupyter_server_fileid; do
         exit 1
     fi
 done
+# bench/lab.py opens JupyterLab on the reference; jupyter-collaboration depends on it.
+if [ ! -x "$VENV/bin/jupyter-lab" ]; then
+    echo "setup_reference.sh: JupyterLab is missing from $VENV" >&2
+    exit 1
+fi
 touch "$VENV/.installed-$VERSION"
 echo "reference server ready: $VENV/bin/jupyter-server (jupyter-collaboration $VERSION)"

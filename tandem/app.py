@@ -21,6 +21,7 @@ from .handlers import RoomHandler, SessionHandler
 from .handlers import editor as editor_pages
 from .handlers import execution as execution_api
 from .handlers import owner as owner_pages
+from . import lab
 from .handlers.join import JoinHandler
 from .handlers.ready import ReadyMixin
 from .handlers.room import GLOBAL_AWARENESS
@@ -180,6 +181,7 @@ class TandemApp(ExtensionApp):
         self.handlers.extend(editor_pages.routes(self))
         self.handlers.extend(owner_pages.routes(self))
         self.handlers.extend(execution_api.routes(self))
+        self.handlers.extend(lab.routes(self))
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         await self.ready()
@@ -263,6 +265,7 @@ class TandemApp(ExtensionApp):
             await room.stop()
             raise
         self.execution.on_room_started(room)
+        lab.on_room_started(self, room)
         return room
 
 
@@ -281,10 +284,13 @@ launch_new_instance = TandemApp.launch_instance
 
 
 def main() -> None:
-    """``tandem [ROOT] [options]`` serves; ``tandem share|shares|revoke|audit`` manages sharing
-    on the running server (a folder with one of those names: ``tandem ./share``)."""
+    """``tandem [ROOT] [options]`` serves; ``tandem lab [ROOT]`` serves JupyterLab on Tandem;
+    ``tandem share|shares|revoke|audit`` manages sharing on the running server (a folder
+    with one of those names: ``tandem ./share``)."""
     from . import cli
 
     if len(sys.argv) > 1 and sys.argv[1] in cli.COMMANDS:
         sys.exit(cli.main(sys.argv[1:]))
+    if len(sys.argv) > 1 and sys.argv[1] == "lab":
+        return lab.launch(sys.argv[2:])
     launch_new_instance()
