@@ -45,6 +45,24 @@ from .protocol import (
 __all__ = ["TandemServer", "YPeer", "free_port"]
 
 
+def without_repeats(args: list[str]) -> list[str]:
+    """Command-line options with later ``--Name.option=value`` replacing earlier ones.
+    Jupyter Server refuses an extension's options altogether when one is repeated (it
+    logs a warning and starts the extension with none of them), so tests that add an
+    override to a shared list must not repeat it."""
+    positions: dict[str, int] = {}
+    result: list[str] = []
+    for arg in args:
+        key = arg.split("=", 1)[0] if arg.startswith("--") and "=" in arg else None
+        if key is not None and key in positions:
+            result[positions[key]] = arg
+            continue
+        if key is not None:
+            positions[key] = len(result)
+        result.append(arg)
+    return result
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -69,7 +87,7 @@ class TandemServer:
         self.root = Path(root)
         self.state_dir = Path(state_dir) if state_dir else self.root.parent / (self.root.name + "-state")
         self.token = token
-        self.args = list(args or [])
+        self.args = without_repeats(list(args or []))
         self.command = command or [sys.executable, "-m", "tandem"]
         self.extra_env = env or {}
         self.port = port or free_port()

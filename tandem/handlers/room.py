@@ -162,9 +162,11 @@ class RoomHandler(ReadyMixin, WebSocketMixin, WebSocketHandler, JupyterHandler):
         if self.ws_connection is None or self.ws_connection.is_closing():
             return
         try:
-            self.write_message(message, binary=True)
+            sent = self.write_message(message, binary=True)
         except WebSocketClosedError:
-            pass
+            return
+        # A socket that closes mid-write fails the write's future; nobody else reads it.
+        sent.add_done_callback(_ignore_closed)
 
     def close(self, code: int | None = None, reason: str | None = None) -> None:
         super().close(code, reason)
@@ -179,3 +181,8 @@ def _session_reason(reason: str, session_id: str, error: str) -> str:
     if room_left > 0 and error:
         payload["errorReason"] = error.encode()[:room_left].decode("utf-8", "ignore")
     return json.dumps(payload, separators=(",", ":"))
+
+
+def _ignore_closed(future: Any) -> None:
+    if not future.cancelled():
+        future.exception()
