@@ -129,10 +129,19 @@ def routes(app: Any) -> list[tuple[Any, ...]]:
 
 def on_room_started(app: Any, room: Any) -> None:
     """A document room opened: tell ``/api/events/subscribe`` (JupyterLab's docprovider
-    shows it in the document's log console)."""
+    shows session events in the document's log console), now and after each save."""
+    if getattr(room, "file", None) is None:
+        return
+    emit_session_event(app, room, "initialize", "Room opened from the file and Tandem's durable history.")
+    on_saved = getattr(room, "on_saved", None)
+    if on_saved is not None:
+        on_saved.append(lambda saved: emit_session_event(app, saved, "save", "Content saved."))
+
+
+def emit_session_event(app: Any, room: Any, action: str, message: str) -> None:
+    """One event of jupyter-collaboration's session schema for ``room``."""
     logger = getattr(app.serverapp, "event_logger", None)
-    file = getattr(room, "file", None)
-    if logger is None or file is None:
+    if logger is None:
         return
     try:
         logger.emit(
@@ -140,14 +149,14 @@ def on_room_started(app: Any, room: Any) -> None:
             data={
                 "level": "INFO",
                 "room": room.room_id,
-                "path": str(file.path or ""),
+                "path": str(room.file.path or ""),
                 "store": "tandem",
-                "action": "initialize",
-                "msg": "Room opened from the file and Tandem's durable history.",
+                "action": action,
+                "msg": message,
             },
         )
-    except Exception as exc:  # an event is never worth failing a room for
-        app.log.warning("could not emit the session event for %s: %r", room.room_id, exc)
+    except Exception as exc:  # an event is never worth failing a room or a save for
+        app.log.warning("could not emit the %s session event for %s: %r", action, room.room_id, exc)
 
 
 def lab_installed() -> bool:

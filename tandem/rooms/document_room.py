@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,6 +68,8 @@ class DocumentRoom(Room):
         self._save_lock = asyncio.Lock()
         self._poller: asyncio.Task[None] | None = None
         self._started = False
+        self.on_saved: list[Callable[[DocumentRoom], None]] = []
+        """Called after each successful save (e.g. to emit JupyterLab's session event)."""
 
     # -- loading and epochs ----------------------------------------------------------
 
@@ -247,7 +250,15 @@ class DocumentRoom(Room):
                 self._note_edit()
             if self._log_since is not None and time.monotonic() - self._log_since > self.settings.compact_age:
                 self.compact()
+            self._notify_saved()
             return "success"
+
+    def _notify_saved(self) -> None:
+        for hook in self.on_saved:
+            try:
+                hook(self)
+            except Exception:  # a listener never fails a save
+                self.log.exception("on_saved listener failed for %s", self._path)
 
     def _content_for_file(self) -> Any:
         content = self.document.get()

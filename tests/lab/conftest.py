@@ -20,21 +20,39 @@ from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
 from tests.conftest import FAST
 
 LAB_COMMAND = [sys.executable, "-m", "tandem", "lab"]
+
+
+def merged_args(*groups: list[str]) -> list[str]:
+    """Command-line options in order, a later ``--Class.trait=value`` replacing an earlier
+    one. Jupyter Server does not let the last one win: it fails to link an extension
+    whose option is given twice (logged as a warning) and runs it without its options."""
+    by_name: dict[str, str] = {}
+    for group in groups:
+        for arg in group:
+            name = arg.split("=", 1)[0]
+            by_name.pop(name, None)
+            by_name[name] = arg
+    return list(by_name.values())
+
+
 # Autosave far away, so that what reaches the disk in a test is what Ctrl+S saved.
 # No update checks or news from the internet; the app object reachable from the page.
-LAB_ARGS = [
-    *FAST,
-    "--TandemApp.save_delay=60",
-    "--TandemApp.save_max_wait=120",
-    "--TandemApp.room_evict_delay=60",
-    "--LabApp.expose_app_in_browser=True",
-    "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-    "--LabApp.news_url=",
-]
+LAB_ARGS = merged_args(
+    FAST,
+    [
+        "--TandemApp.save_delay=60",
+        "--TandemApp.save_max_wait=120",
+        "--TandemApp.room_evict_delay=60",
+        "--LabApp.expose_app_in_browser=True",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        "--LabApp.news_url=",
+    ],
+)
 
 
 def lab_server(root: Path, state: Path, extra: list[str] | None = None) -> TandemServer:
-    return TandemServer(root, state, command=LAB_COMMAND, args=[*LAB_ARGS, *(extra or [])])
+    """A ``tandem lab`` server with ``LAB_ARGS``; ``extra`` options replace theirs."""
+    return TandemServer(root, state, command=LAB_COMMAND, args=merged_args(LAB_ARGS, extra or []))
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -98,18 +116,19 @@ class LabPage:
         socket.on("framesent", lambda payload: self.sent_frames.append(_as_bytes(payload)))
         socket.on("framereceived", lambda payload: self.received_frames.append(_as_bytes(payload)))
 
-    async def open(self, path: str) -> None:
+    async def open(self, path: str, kernel_dialog: bool = True) -> None:
         """Open ``path`` in a fresh workspace; wait until its cells are rendered and the
-        collaborative model is synced; choose "No Kernel" if JupyterLab asks."""
+        collaborative model is synced; choose "No Kernel" when JupyterLab asks (it asks
+        for notebooks that name no kernel: pass ``kernel_dialog=False`` for the others)."""
         url = f"{self.server.http_url}/lab/tree/{path}?reset&token={self.server.token}"
         await self.page.goto(url)
-        await self.wait_ready(path)
+        await self.wait_ready(path, kernel_dialog)
 
     async def reload(self, path: str) -> None:
         await self.page.reload()
         await self.wait_ready(path)
 
-    async def wait_ready(self, path: str) -> None:
+    async def wait_ready(self, path: str, kernel_dialog: bool = True) -> None:
         await self.page.wait_for_function(
             """path => {
                 const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
@@ -120,7 +139,8 @@ class LabPage:
             arg=path,
             timeout=60_000,
         )
-        await self.dismiss_kernel_dialog()
+        if kernel_dialog:
+            await self.dismiss_kernel_dialog()
 
     async def dismiss_kernel_dialog(self) -> None:
         """The test notebooks name no kernel, so JupyterLab always asks which one to
