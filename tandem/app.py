@@ -8,9 +8,7 @@ import sys
 from typing import Any
 
 from jupyter_core.paths import jupyter_data_dir
-from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.extension.application import ExtensionApp
-from tornado import web
 from traitlets import Enum, Float, Int, Unicode
 
 from .access import AccessService, AccessStore, AuditKind, load_or_create_key
@@ -20,10 +18,9 @@ from .documents.model import UnsupportedDocument, kind_for
 from .handlers import RoomHandler, SessionHandler
 from .handlers import editor as editor_pages
 from .handlers import execution as execution_api
+from .handlers import join as join_pages
 from .handlers import owner as owner_pages
 from . import lab
-from .handlers.join import JoinHandler
-from .handlers.ready import ReadyMixin
 from .handlers.room import GLOBAL_AWARENESS
 from .handlers.sharing import (
     AuditHandler,
@@ -37,21 +34,6 @@ from .store import SQLiteStore
 from .ydoc_shim import YDocShim
 
 __all__ = ["TandemApp", "main"]
-
-
-class LandingHandler(ReadyMixin, JupyterHandler):
-    """A minimal page so the printed URL shows something useful."""
-
-    checks_guests = True
-
-    @web.authenticated
-    def get(self) -> None:
-        self.set_header("Content-Type", "text/html; charset=utf-8")
-        self.finish(
-            "<!doctype html><title>Tandem</title><h1>Tandem is running</h1>"
-            "<p>Open notebooks in this folder from JupyterLab (collaborative mode) or any "
-            "client that speaks the jupyter-collaboration protocol.</p>"
-        )
 
 
 class TandemApp(ExtensionApp):
@@ -94,6 +76,12 @@ class TandemApp(ExtensionApp):
     compact_age = Float(
         60.0, config=True, help="Fold a document's update log once its oldest update is this old (seconds)."
     )
+    owner_name = Unicode(
+        "",
+        config=True,
+        help="The owner's name as guests see it on join pages. Default: $JUPYTERHUB_USER, "
+        "else the account's full name or login.",
+    )
     invitation_expiry = Float(
         24 * 3600.0, config=True, help="Default lifetime of a share link, in seconds (24 hours)."
     )
@@ -103,7 +91,6 @@ class TandemApp(ExtensionApp):
     max_message_size = Int(
         64 * 1024 * 1024, config=True, help="Largest WebSocket message accepted, in bytes."
     )
-
     max_output_bytes = Int(
         1024 * 1024,
         config=True,
@@ -169,8 +156,6 @@ class TandemApp(ExtensionApp):
                     RoomHandler,
                     {"rooms": self.rooms, "max_message_size": self.max_message_size},
                 ),
-                (r"/tandem/?", LandingHandler),
-                (r"/tandem/join/([^/]+)", JoinHandler),
                 (r"/tandem/api/invitations", InvitationsHandler),
                 (r"/tandem/api/invitations/([\w-]+)", InvitationHandler),
                 (r"/tandem/api/grants", GrantsHandler),
@@ -180,6 +165,7 @@ class TandemApp(ExtensionApp):
         )
         self.handlers.extend(editor_pages.routes(self))
         self.handlers.extend(owner_pages.routes(self))
+        self.handlers.extend(join_pages.routes(self))
         self.handlers.extend(execution_api.routes(self))
         self.handlers.extend(lab.routes(self))
 

@@ -1,51 +1,127 @@
-"""``/tandem/join/<code>``: what is shared, a name to join with, and redemption.
+"""The guest's way in: ``/tandem/join/<code>``, ``/tandem/waiting`` and its status.
 
-The page sends ``Referrer-Policy: no-referrer`` (the code is in its URL); redemption is
-a CSRF-protected POST that sets the guest session cookie and redirects to a URL without
-the code. Unknown, expired, revoked and used-up codes all get the same page.
+The join page says what is shared, by whom, with which role and until when, and asks
+for a name. It sends ``Referrer-Policy: no-referrer`` (the code is in its URL);
+redemption is a CSRF-protected POST that sets the guest session cookie and redirects to
+a URL without the code: the editor (one notebook), the folder, or the waiting page when
+the owner approves each guest. Unknown, expired, revoked and used-up codes all get the
+same page.
+
+``/tandem/waiting`` reads the guest cookie itself (a guest whose grant is pending has no
+valid grant yet, so Jupyter does not know them): it shows "waiting for the owner", moves
+on to the shared item once admitted (the page polls ``GET /tandem/api/waiting``), or
+says the request was refused.
 """
 
 from __future__ import annotations
 
 import datetime
+import getpass
 import html
+import os
+from dataclasses import dataclass
+from typing import Any
 
-from jupyter_server.base.handlers import JupyterHandler
+from jupyter_server.auth.decorator import allow_unauthenticated
+from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from tornado.web import RequestHandler
 
-from ..access import InvalidInvitation, InvalidName, InvalidRequest, RateLimited, new_session_id
+from ..access import (
+    Grant,
+    GrantStatus,
+    InvalidInvitation,
+    InvalidName,
+    InvalidRequest,
+    Invitation,
+    RateLimited,
+    new_session_id,
+)
 from ..auth import GUEST_COOKIE, access_of
+from .pages import PageMixin, editor_url, folder_url, render_page
 from .ready import ReadyMixin
 
-__all__ = ["JoinHandler"]
+__all__ = ["JoinHandler", "WaitingHandler", "WaitingStatusHandler", "owner_display_name", "routes"]
 
-PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>
-<style>body{{font:16px/1.5 system-ui,sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem;color:#1a1a1a}}
-label,input,button{{font:inherit}}input{{padding:.4rem;width:100%;box-sizing:border-box}}
-button{{margin-top:1rem;padding:.5rem 1.2rem;background:#1f5fbf;color:#fff;border:0;border-radius:4px}}
-.warn{{background:#fff4ce;padding:.5rem .8rem;border-radius:4px}}</style></head><body>{body}</body></html>"""
-
-INVALID = PAGE.format(
-    title="Link not valid",
-    body="<h1>This link is not valid</h1><p>It may have expired, been revoked or used up. "
-    "Ask the person who shared it for a new link.</p>",
+ROLE_MEANING = {
+    "view": "see it and who is there",
+    "edit": "see and change it",
+    "run": "change it and run its code",
+}
+RUN_WARNING = (
+    "With run access, code you run executes on the owner's account, as the owner: "
+    "it can reach the owner's files."
 )
 
 
-class JoinHandler(ReadyMixin, JupyterHandler):
+def owner_display_name(app: Any) -> str:
+    """Who shares, as guests see it: ``TandemApp.owner_name`` if the app has one, else the
+    JupyterHub user, else the account's full name or login."""
+    name = str(getattr(app, "owner_name", "") or os.environ.get("JUPYTERHUB_USER", ""))
+    if name:
+        return name
+    try:
+        import pwd
+
+        entry = pwd.getpwuid(os.getuid())
+        return entry.pw_gecos.split(",")[0].strip() or entry.pw_name
+    except (ImportError, KeyError):
+        return getpass.getuser()
+
+
+def _card(title: str, *paragraphs: str, attributes: str = "") -> str:
+    """Trusted HTML of a simple page: a heading and paragraphs (already escaped)."""
+    inner = "".join(f"<p>{p}</p>" for p in paragraphs)
+    return f'<main class="narrow"><div class="card"{attributes}><h1>{html.escape(title)}</h1>{inner}</div></main>'
+
+
+INVALID_TITLE = "This link is not valid"
+INVALID_BODY = _card(
+    INVALID_TITLE,
+    "It may have expired, been revoked or used up. Ask the person who shared it for a new link.",
+)
+
+
+def _iso(epoch: float) -> str:
+    return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def _time(epoch: float) -> str:
+    """A ``<time>`` the page's script shows in the reader's own time zone."""
+    utc = datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc)
+    return f'<time datetime="{_iso(epoch)}">{utc:%Y-%m-%d %H:%M} UTC</time>'
+
+
+def target_of(base_url: str, grant: Grant) -> str:
+    """Where a guest goes once let in: the notebook's editor, or the shared folder."""
+    if grant.scope_is_folder:
+        return folder_url(base_url, grant.scope_path)
+    return editor_url(base_url, grant.scope_path)
+
+
+class GuestPage(ReadyMixin, PageMixin, JupyterHandler):
+    """Pages for visitors who may not be signed in."""
+
     checks_guests = True
 
     def set_default_headers(self) -> None:
         super().set_default_headers()
         self.set_header("Referrer-Policy", "no-referrer")
-        self.set_header("Cache-Control", "no-store")
 
+    def page(self, title: str, body: str, page: str) -> None:
+        self.finish(render_page(base_url=self.base_url, title=title, bundle="join", body=body, data={"page": page}))
+
+
+class JoinHandler(GuestPage):
     def check_xsrf_cookie(self) -> None:
         # Tornado's check, always: Jupyter's skips it for some logins, and a redemption
         # must never be forged (the visitor may have no login at all yet).
         RequestHandler.check_xsrf_cookie(self)
 
+    def invalid(self, status: int = 404) -> None:
+        self.set_status(status)
+        self.page(INVALID_TITLE, INVALID_BODY, "invalid")
+
+    @allow_unauthenticated
     async def get(self, code: str) -> None:
         access = access_of(self)
         try:
@@ -53,33 +129,40 @@ class JoinHandler(ReadyMixin, JupyterHandler):
         except InvalidInvitation:
             invitation = None
         if invitation is None:
-            self.set_status(404)
-            return self.finish(INVALID)
-        until = datetime.datetime.fromtimestamp(invitation.expires_at, datetime.timezone.utc)
-        what = "folder" if invitation.scope_is_folder else "notebook"
-        warning = (
-            '<p class="warn">With <b>run</b> access, code you run executes on the owner\'s '
-            "account and can reach the owner's files.</p>"
-            if invitation.role.value == "run"
-            else ""
-        )
-        name_hint = " (leave empty to join anonymously)" if invitation.anonymous_allowed else ""
-        body = (
-            f"<h1>You are invited to a {what}</h1>"
-            f"<p><b>{html.escape(invitation.scope_path)}</b> — role <b>{invitation.role.value}</b>, "
-            f"until {until:%Y-%m-%d %H:%M} UTC.</p>{warning}"
-            f'<form method="post"><label for="name">Your name{name_hint}</label>'
-            f'<input id="name" name="name" maxlength="64" autocomplete="name" '
-            f'{"" if invitation.anonymous_allowed else "required"}>'
-            f"{self.xsrf_form_html()}<button type=\"submit\">Join</button></form>"
-        )
-        self.finish(PAGE.format(title="Join", body=body))
+            return self.invalid()
+        self.page("Join", self._invitation_page(invitation), "join")
 
+    def _invitation_page(self, invitation: Invitation) -> str:
+        what = "folder" if invitation.scope_is_folder else "notebook"
+        role = invitation.role.value
+        owner = html.escape(owner_display_name(self.settings.get("tandem")))
+        warning = f'<p class="warning" role="note">{html.escape(RUN_WARNING)}</p>' if role == "run" else ""
+        approval = (
+            "<p>The owner will be asked to let you in after you join.</p>"
+            if invitation.approval_required else ""
+        )
+        anonymous = invitation.anonymous_allowed
+        hint = '<span class="hint">Leave it empty to join anonymously.</span>' if anonymous else ""
+        return (
+            '<main class="narrow"><div class="card">'
+            f"<h1>{owner} shares a {what} with you</h1>"
+            f'<dl class="facts"><dt>{what.capitalize()}</dt><dd class="path">{html.escape(invitation.scope_path)}</dd>'
+            f"<dt>Role</dt><dd><b>{role}</b>: you can {ROLE_MEANING[role]}</dd>"
+            f"<dt>Until</dt><dd>{_time(invitation.expires_at)}</dd></dl>"
+            f"{warning}{approval}"
+            '<form method="post" class="join-form">'
+            f'<label for="name">Your name</label>{hint}'
+            '<input id="name" name="name" maxlength="64" autocomplete="name" autofocus'
+            f'{"" if anonymous else " required"}>'
+            f'{self.xsrf_form_html()}<button type="submit" class="primary">Join</button></form>'
+            "</div></main>"
+        )
+
+    @allow_unauthenticated
     async def post(self, code: str) -> None:
         access = access_of(self)
         if access is None:
-            self.set_status(404)
-            return self.finish(INVALID)
+            return self.invalid()
         session = self.get_cookie(GUEST_COOKIE) or new_session_id()
         name = self.get_body_argument("name", "").strip() or None
         try:
@@ -87,18 +170,92 @@ class JoinHandler(ReadyMixin, JupyterHandler):
         except RateLimited as exc:
             self.set_status(429)
             self.set_header("Retry-After", str(int(exc.retry_after) + 1))
-            return self.finish(PAGE.format(title="Too many attempts", body="<h1>Too many attempts</h1><p>Wait a minute and try again.</p>"))
+            return self.page("Too many attempts", _card("Too many attempts", "Wait a minute and try again."), "error")
         except (InvalidName, InvalidRequest) as exc:
             self.set_status(400)
-            return self.finish(PAGE.format(title="Cannot join", body=f"<h1>Cannot join</h1><p>{html.escape(str(exc))}</p>"))
+            return self.page("Cannot join", _card("Cannot join", html.escape(str(exc))), "error")
         except InvalidInvitation:
-            self.set_status(404)
-            return self.finish(INVALID)
+            return self.invalid()
         self.set_cookie(
             GUEST_COOKIE, session, httponly=True, samesite="Strict",
             secure=self.request.protocol == "https", path=self.base_url,
         )
-        status = getattr(grant.status, "value", grant.status)
-        target = "tandem/waiting" if status == "pending" else "tandem/"
-        self.redirect(self.base_url + target, status=303)
+        if grant.status is GrantStatus.PENDING:
+            return self.redirect(self.base_url + "tandem/waiting", status=303)
+        self.redirect(target_of(self.base_url, grant), status=303)
 
+
+@dataclass(frozen=True)
+class WaitingState:
+    """Where a guest's latest request to join stands."""
+
+    status: str  # "pending" | "admitted" | "refused" | "ended"
+    next: str | None = None
+    path: str | None = None
+
+
+async def waiting_state(handler: Any) -> WaitingState:
+    """The state of the latest grant of the guest session in the request's cookie."""
+    access = access_of(handler)
+    session = handler.get_cookie(GUEST_COOKIE)
+    if access is None or not session:
+        return WaitingState("ended")
+    grants = await access.grants_for_session(session)
+    if not grants:
+        return WaitingState("ended")
+    latest = max(grants, key=lambda g: g.created_at)
+    now = access.clock()
+    if latest.valid(now):
+        return WaitingState("admitted", target_of(handler.base_url, latest), latest.scope_path)
+    if latest.status is GrantStatus.REFUSED:
+        return WaitingState("refused", None, latest.scope_path)
+    if latest.status is GrantStatus.PENDING and latest.revoked_at is None and now < latest.expires_at:
+        return WaitingState("pending", None, latest.scope_path)
+    return WaitingState("ended")
+
+
+class WaitingHandler(GuestPage):
+    @allow_unauthenticated
+    async def get(self) -> None:
+        state = await waiting_state(self)
+        if state.status == "admitted" and state.next:
+            return self.redirect(state.next)
+        owner = owner_display_name(self.settings.get("tandem"))
+        what = f'<b class="path">{html.escape(state.path or "")}</b>'
+        live = f' id="waiting" data-status="{state.status}" aria-live="polite"'
+        if state.status == "pending":
+            title, text = f"Waiting for {owner}", (
+                f"You asked to join {what}. This page moves on by itself as soon as you are let in."
+            )
+        elif state.status == "refused":
+            title, text = "Your request was refused", f"{html.escape(owner)} did not let you in to {what}."
+        else:
+            title, text = "You do not have access", (
+                "Your access has ended, or this browser never joined. "
+                "Ask the person who shared it for a new link."
+            )
+        self.page(title, _card(title, text, attributes=live), "waiting")
+
+
+class WaitingStatusHandler(ReadyMixin, APIHandler):
+    """``{"status", "next"}`` for the waiting page's poll; only about the caller's own cookie."""
+
+    checks_guests = True
+
+    def set_default_headers(self) -> None:
+        super().set_default_headers()
+        self.set_header("Cache-Control", "no-store")
+
+    @allow_unauthenticated
+    async def get(self) -> None:
+        state = await waiting_state(self)
+        self.finish({"status": state.status, "next": state.next})
+
+
+def routes(app: Any) -> list[tuple[Any, ...]]:
+    """Tornado routes, given the TandemApp."""
+    return [
+        (r"/tandem/join/([^/]+)", JoinHandler),
+        (r"/tandem/waiting", WaitingHandler),
+        (r"/tandem/api/waiting", WaitingStatusHandler),
+    ]

@@ -1,0 +1,52 @@
+// Requests to Tandem's JSON APIs from its own pages: same origin, the login cookie, and
+// the X-XSRFToken header (the `_xsrf` cookie) on every request that changes something.
+
+import { xsrfToken } from "../shared/api";
+
+export class ApiError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+/** The server's base URL (ends with "/"), from the page's `data-base-url`. */
+export function baseUrl(): string {
+  return document.body.dataset.baseUrl || "/";
+}
+
+
+export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { Accept: "application/json" };
+  if (method !== "GET") headers["X-XSRFToken"] = xsrfToken();
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(baseUrl() + path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    credentials: "same-origin",
+    cache: "no-store",
+  });
+  if (!response.ok) {
+    let message = response.statusText || `HTTP ${response.status}`;
+    try {
+      const data = await response.json();
+      if (data && typeof data.message === "string" && data.message) message = data.message;
+    } catch {
+      // not JSON: keep the status text
+    }
+    throw new ApiError(response.status, message);
+  }
+  if (response.status === 204) return undefined as T;
+  return (await response.json()) as T;
+}
+
+/** Page URLs the pages link to. */
+export const urls = {
+  editor: (path: string) => `${baseUrl()}tandem/notebook/${encodePath(path)}`,
+  folder: (path: string) => `${baseUrl()}tandem/${path ? `?path=${encodePath(path)}` : ""}`,
+  page: (name: string) => `${baseUrl()}tandem/${name}`,
+};
+
+export function encodePath(path: string): string {
+  return path.split("/").map(encodeURIComponent).join("/");
+}

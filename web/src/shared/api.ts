@@ -1,0 +1,49 @@
+/** Same-origin JSON requests as a cookie-authenticated Jupyter client makes them. */
+
+export interface JsonResponse<T = unknown> {
+  status: number;
+  body: T;
+}
+
+/** The `_xsrf` cookie, which Jupyter expects back in `X-XSRFToken` on every POST/PUT/DELETE. */
+export function xsrfToken(cookie: string = typeof document === "undefined" ? "" : document.cookie): string {
+  for (const part of cookie.split(";")) {
+    const [name, ...rest] = part.trim().split("=");
+    if (name === "_xsrf") return decodeURIComponent(rest.join("="));
+  }
+  return "";
+}
+
+/** `base` ends with "/"; each path segment is URL-encoded, slashes kept. */
+export function apiUrl(base: string, route: string, path = ""): string {
+  const encoded = path
+    .split("/")
+    .filter((part) => part !== "")
+    .map(encodeURIComponent)
+    .join("/");
+  return base + route + (encoded ? (route.endsWith("/") ? "" : "/") + encoded : "");
+}
+
+export async function requestJson<T = any>(
+  method: string,
+  url: string,
+  body?: unknown,
+): Promise<JsonResponse<T>> {
+  const headers: Record<string, string> = { Accept: "application/json" };
+  if (method !== "GET") headers["X-XSRFToken"] = xsrfToken();
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(url, {
+    method,
+    headers,
+    credentials: "same-origin",
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  let parsed: any = null;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    parsed = { message: text };
+  }
+  return { status: response.status, body: parsed as T };
+}
