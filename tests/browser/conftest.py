@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,8 +26,9 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator["Browser"]:  # noqa: F821 - imported lazily below
+@asynccontextmanager
+async def launched_chromium() -> AsyncIterator[Any]:
+    """Debian's Chromium under Playwright, closed on exit."""
     from playwright.async_api import async_playwright
 
     if not Path(CHROMIUM).exists():
@@ -36,6 +39,12 @@ async def browser() -> AsyncIterator["Browser"]:  # noqa: F821 - imported lazily
             yield chromium
         finally:
             await chromium.close()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    async with launched_chromium() as chromium:
+        yield chromium
 
 
 @pytest.fixture

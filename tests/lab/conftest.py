@@ -16,7 +16,7 @@ import pytest
 import pytest_asyncio
 
 from tandem.testing import TandemServer
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
+from tests.browser.conftest import SCREENSHOTS, launched_chromium
 from tests.conftest import FAST
 
 LAB_COMMAND = [sys.executable, "-m", "tandem", "lab"]
@@ -73,16 +73,8 @@ async def lab(lab_root: Path) -> AsyncIterator[TandemServer]:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def chromium() -> AsyncIterator[Any]:
-    from playwright.async_api import async_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `make browser` (apt-get install chromium)")
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            await browser.close()
+    async with launched_chromium() as browser:
+        yield browser
 
 
 class LabPage:
