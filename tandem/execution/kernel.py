@@ -18,6 +18,7 @@ from .records import CellState, KernelStatus, Run
 __all__ = ["ExecutionSettings", "NotebookKernel"]
 
 FINISHED_KEPT = 1000
+FLUSH_BURST = 3
 
 
 @dataclass(frozen=True)
@@ -281,15 +282,19 @@ class NotebookKernel:
     # -- kernel messages -> document ---------------------------------------------------
 
     async def _pump_iopub(self, client: Any) -> None:
-        """Kernel output into the document, in batches: at most one write per
-        ``flush_interval`` however fast the kernel prints, and none delayed after a pause."""
+        """Kernel output into the document, in batches. A few writes may follow each other
+        at once (a run's count, then its first output); past ``FLUSH_BURST`` writes in one
+        ``flush_interval``, messages gather into one write per interval, however fast the
+        kernel prints."""
         loop = asyncio.get_running_loop()
-        last_write = 0.0
+        recent: deque[float] = deque()
         while True:
             batch = [await client.get_iopub_msg()]
-            wait = last_write + self.settings.flush_interval - loop.time()
-            if wait > 0:
-                await asyncio.sleep(wait)  # a flood: let messages gather into one write
+            now = loop.time()
+            while recent and now - recent[0] > self.settings.flush_interval:
+                recent.popleft()
+            if len(recent) >= FLUSH_BURST:
+                await asyncio.sleep(recent[0] + self.settings.flush_interval - now)
             while len(batch) < 5000:
                 try:
                     batch.append(await client.get_iopub_msg(timeout=0))
@@ -297,7 +302,7 @@ class NotebookKernel:
                     break
             finished, wrote = self._write_batch(batch)
             if wrote:
-                last_write = loop.time()
+                recent.append(loop.time())
             if finished and self._done is not None and not self._done.done():
                 self._done.set_result(None)
 
