@@ -142,6 +142,7 @@ class TandemApp(ExtensionApp):
             ),
             self.kernel_idle_timeout,
             self.log,
+            authorize=self._may_still_run,
         )
         self.settings["tandem"] = self
         self.settings.setdefault("jupyter_server_ydoc", YDocShim(self.rooms, _LazyFileIds(self)))
@@ -222,6 +223,22 @@ class TandemApp(ExtensionApp):
         for session_hash in session_hashes:
             for peer in list(self.guest_peers.get(session_hash, ())):
                 peer.close(4403, "Your access was revoked")
+
+    async def _may_still_run(self, requester: Any, path: str) -> bool:
+        """The choke point again for a guest's queued run, as it starts."""
+        if requester.principal is None:
+            return False
+        try:
+            resolved = self.access.resolve(path)
+        except Exception:
+            return False
+        decision = await self.access.authorize(requester.principal, "execute", resolved)
+        if not decision.allowed:
+            await self.access.record(
+                AuditKind.ACCESS_DENIED, requester.principal_id, resolved, None,
+                action="execute", reason=f"queued run not started: {decision.reason}",
+            )
+        return bool(decision.allowed)
 
     async def _sweep_expired_guests(self) -> None:
         """Close guests' sockets when their access expires while they are connected."""

@@ -46,12 +46,14 @@ class NotebookKernel:
         present: Callable[[Any, Run], bool],
         settings: ExecutionSettings,
         log: logging.Logger,
+        allowed: Callable[[Run], Awaitable[bool]] | None = None,
     ) -> None:
         self.file_id = file_id
         self._room = room
         self.kernel_manager = kernel_manager
         self._kernel_for = kernel_for
         self._present = present
+        self._allowed = allowed
         self.settings = settings
         self.log = log
         self.kernel_id: str | None = None
@@ -119,6 +121,13 @@ class NotebookKernel:
                     run.state = CellState.IDLE
                     self._finish(run)
                     doc.publish_queue(self._all_runs())
+                    continue
+                if self._allowed is not None and not await self._allowed(run):
+                    # Access ended (expired, revoked) while the run waited: it never starts.
+                    self.queue.popleft()
+                    run.state = CellState.IDLE
+                    self._finish(run)
+                    doc.publish_queue(self._all_runs(), changed=[run])
                     continue
                 await self._ensure_kernel(doc)
                 if not self.queue or self.queue[0] is not run:

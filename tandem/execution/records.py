@@ -39,6 +39,8 @@ class Requester:
     username: str
     name: str
     color: str
+    principal: Any = field(default=None, compare=False, repr=False)
+    """The access principal (guests), so access is checked again when the run starts."""
 
     def public(self) -> dict[str, str]:
         return {"username": self.username, "name": self.name, "color": self.color}

@@ -12,7 +12,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,6 +59,7 @@ class ExecutionService:
         settings: ExecutionSettings,
         idle_timeout: float,
         log: logging.Logger | None = None,
+        authorize: Callable[[Requester, str], Awaitable[bool]] | None = None,
     ) -> None:
         self.rooms = rooms
         self.file_ids = file_ids
@@ -68,6 +69,7 @@ class ExecutionService:
         self.idle_timeout = idle_timeout
         self.log = log or logging.getLogger("tandem")
         self.notebooks: dict[str, NotebookKernel] = {}
+        self.authorize = authorize
         self._culler: asyncio.Task[None] | None = None
         self._held: set[str] = set()
 
@@ -105,9 +107,18 @@ class ExecutionService:
                 _requester_present,
                 self.settings,
                 self.log,
+                lambda run, file_id=file_id: self._still_allowed(run, file_id),
             )
             self.notebooks[file_id] = notebook
         return notebook
+
+    async def _still_allowed(self, run: Run, file_id: str) -> bool:
+        """Checked when a queued run is about to start: the requester may still run code
+        in this notebook (guests' access can expire or be revoked while they wait)."""
+        if self.authorize is None or run.requester.principal_id == OWNER:
+            return True
+        path = self.file_ids.get_path(file_id)
+        return path is not None and await self.authorize(run.requester, path)
 
     async def _kernel_for(self, doc: ExecutionDocument, _: str | None) -> tuple[str, str, str]:
         """The notebook's Jupyter session kernel: JupyterLab's if it has one, else a new

@@ -67,7 +67,8 @@ class _ExecutionHandler(ReadyMixin, APIHandler):
         user = self.current_user
         identity = identity_of(user)
         if isinstance(user, GuestUser) and user.principal is not None:
-            return Requester(user.principal.id, identity["username"], identity["name"], identity["color"])
+            return Requester(user.principal.id, identity["username"], identity["name"], identity["color"],
+                             principal=user.principal)
         return Requester(OWNER, identity["username"], identity["name"], identity["color"])
 
     def notebook_path(self, raw: str) -> str:

@@ -212,3 +212,24 @@ async def test_extensions_looking_for_jupyter_server_ydoc_get_tandems_documents(
         await server.restart(kill=True)
         async with await YPeer.open(server, "run.ipynb") as again:
             assert len(again.notebook.ycells) == 3
+
+
+async def test_a_guests_queued_run_does_not_start_after_their_access_expired(exec_server: TandemServer, root: Path) -> None:
+    ids = code_notebook(root / "run.ipynb", ["import time; time.sleep(4)", "print('after expiry')"])
+    async with await YPeer.open(exec_server, "run.ipynb") as owner:
+        guest = Guest(exec_server)
+        try:
+            invite = await share(exec_server, "run.ipynb", role="run", expires_in=3)
+            await guest.join(invite["link"], name="Brief Visitor")
+            # The owner's long run holds the queue past the guest's expiry.
+            await run(exec_server, "run.ipynb", owner, ids[0])
+            reply = await guest.http.post(
+                "/tandem/api/execution/run/run.ipynb", json=run_body(owner, ids[1]), headers=guest.xsrf
+            )
+            assert reply.status_code == 202, reply.text
+            await eventually(lambda: exec_state(owner)["queue"] == [] and exec_state(owner).get(f"cell:{ids[1]}", {}).get("state") == "idle", timeout=60)
+            assert outputs_text(owner, ids[1]) == ""
+            status, audit = await exec_server.arequest("GET", "/tandem/api/audit?kind=access_denied")
+            assert any("queued run not started" in str(e["detail"].get("reason")) for e in audit["events"]), audit
+        finally:
+            await guest.close()
