@@ -107,7 +107,18 @@ class ExecutionDocument:
         key = f"cell:{run.cell_id}"
         old = self.state_map.get(key)
         value = dict(old) if isinstance(old, dict) else {"input": None, "truncated": False}
-        value.update(state=run.state.value, run_id=run.run_id, by=run.requester.public(), **extra)
+        if run.state is CellState.IDLE and run.msg_id is None:
+            # Dropped before it started (interrupt, restart, revocation): the cell's last
+            # real run, if any, is what it shows again.
+            value.update(state=CellState.IDLE.value, run_id=value.pop("previous_run_id", None),
+                         by=value.pop("previous_by", None), **extra)
+        else:
+            if run.state is CellState.QUEUED and value.get("state", CellState.IDLE.value) == CellState.IDLE.value:
+                value["previous_run_id"], value["previous_by"] = value.get("run_id"), value.get("by")
+            elif run.state is CellState.RUNNING:
+                value.pop("previous_run_id", None)
+                value.pop("previous_by", None)
+            value.update(state=run.state.value, run_id=run.run_id, by=run.requester.public(), **extra)
         self.state_map[key] = value
         cell = self.cell(run.cell_id)
         if cell is not None and cell.get("cell_type") == "code":

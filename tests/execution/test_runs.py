@@ -124,10 +124,16 @@ async def test_interrupt_stops_an_endless_loop_and_restart_clears_state(exec_ser
         await run(exec_server, "run.ipynb", alice, ids[0])
         await run(exec_server, "run.ipynb", alice, ids[1])
         await eventually(lambda: exec_state(alice).get(f"cell:{ids[1]}", {}).get("state") == "running", timeout=60)
+        await run(exec_server, "run.ipynb", alice, ids[2])  # queued behind the loop
+        await eventually(lambda: exec_state(alice).get(f"cell:{ids[2]}", {}).get("state") == "queued")
         status, body = await exec_server.arequest("POST", "/tandem/api/execution/interrupt/run.ipynb", {})
         assert status == 200, body
         await eventually(lambda: "KeyboardInterrupt" in outputs_text(alice, ids[1]), timeout=30)
         await eventually(lambda: exec_state(alice)["queue"] == [])
+        # The dropped run never ran: no output, and nobody is named as having run it.
+        dropped = exec_state(alice)[f"cell:{ids[2]}"]
+        assert dropped["state"] == "idle" and dropped["by"] is None and dropped["run_id"] is None, dropped
+        assert outputs_text(alice, ids[2]) == ""
         await run(exec_server, "run.ipynb", alice, ids[2])
         await eventually(lambda: outputs_text(alice, ids[2]) == "42\n", timeout=30)
 
