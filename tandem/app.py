@@ -11,16 +11,16 @@ from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Enum, Float, Int, Unicode
 
+from . import lab
 from .access import AccessService, AccessStore, AuditKind, load_or_create_key
 from .documents.files import DocumentFile
-from .execution import ExecutionService, ExecutionSettings
 from .documents.model import UnsupportedDocument, kind_for
+from .execution import ExecutionService, ExecutionSettings
 from .handlers import RoomHandler, SessionHandler
 from .handlers import editor as editor_pages
 from .handlers import execution as execution_api
 from .handlers import join as join_pages
 from .handlers import owner as owner_pages
-from . import lab
 from .handlers.room import GLOBAL_AWARENESS
 from .handlers.sharing import (
     AuditHandler,
@@ -130,9 +130,10 @@ class TandemApp(ExtensionApp):
             compact_age=self.compact_age,
         )
         self.rooms = RoomManager(self._create_room, self.room_evict_delay, self.log)
+        file_ids = _LazyFileIds(self)
         self.execution = ExecutionService(
             self.rooms,
-            _LazyFileIds(self),
+            file_ids,
             self.serverapp.kernel_manager,
             self.serverapp.session_manager,
             ExecutionSettings(
@@ -145,7 +146,7 @@ class TandemApp(ExtensionApp):
             authorize=self._may_still_run,
         )
         self.settings["tandem"] = self
-        self.settings.setdefault("jupyter_server_ydoc", YDocShim(self.rooms, _LazyFileIds(self)))
+        self.settings.setdefault("jupyter_server_ydoc", YDocShim(self.rooms, file_ids))
         self.log.info("Tandem store: %s", path)
 
     def initialize_handlers(self) -> None:

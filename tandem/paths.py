@@ -32,3 +32,13 @@ def resolve_inside(root_dir: str, api_path: str) -> str:
     if os.path.commonpath([root, real]) != root:
         raise InvalidPath("path must stay inside the server root")
     return real
+
+
+def notebook_api_path(root_dir: str, raw: str) -> str:
+    """A request's notebook path: normalized, inside the root (symlinks included), and a
+    ``.ipynb``. Raises :class:`InvalidPath` otherwise."""
+    path = normalize_api_path(raw)
+    resolve_inside(root_dir, path)
+    if not path.endswith(".ipynb"):
+        raise InvalidPath("not a notebook")
+    return path

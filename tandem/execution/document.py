@@ -60,14 +60,6 @@ class ExecutionDocument:
                 return ycell
         return None
 
-    def code_cells(self) -> list[tuple[str, str]]:
-        """(id, source) of every code cell, in order."""
-        return [
-            (str(c.get("id")), str(c.get("source", "")))
-            for c in self.room.document.ycells
-            if c.get("cell_type") == "code"
-        ]
-
     def source(self, cell_id: str) -> str | None:
         cell = self.cell(cell_id)
         if cell is None or cell.get("cell_type") != "code":

@@ -42,11 +42,12 @@ class NotebookKernel:
         file_id: str,
         room: Callable[[], Awaitable[Any]],
         kernel_manager: Any,
-        kernel_for: Callable[[Any, str | None], Awaitable[tuple[str, str, str]]],
+        kernel_for: Callable[[ExecutionDocument], Awaitable[tuple[str, str, str]]],
         present: Callable[[Any, Run], bool],
         settings: ExecutionSettings,
         log: logging.Logger,
         allowed: Callable[[Run], Awaitable[bool]] | None = None,
+        on_idle: Callable[[NotebookKernel], None] | None = None,
     ) -> None:
         self.file_id = file_id
         self._room = room
@@ -54,6 +55,8 @@ class NotebookKernel:
         self._kernel_for = kernel_for
         self._present = present
         self._allowed = allowed
+        self._on_idle = on_idle
+        self._waiters: dict[str, asyncio.Future[None]] = {}
         self.settings = settings
         self.log = log
         self.kernel_id: str | None = None
@@ -90,10 +93,21 @@ class NotebookKernel:
             self._worker = asyncio.create_task(self._work(), name=f"tandem-run-{self.file_id}")
 
     def _finish(self, run: Run) -> None:
-        """Remember a finished run for status requests; only the most recent ones."""
+        """Remember a finished run for status requests (only the most recent ones) and
+        wake whoever waits for it."""
         self.finished[run.run_id] = run
         while len(self.finished) > FINISHED_KEPT:
             del self.finished[next(iter(self.finished))]
+        waiter = self._waiters.pop(run.run_id, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def wait(self, run: Run) -> None:
+        """Until ``run`` has finished (ran, failed or was dropped)."""
+        if run.run_id in self.finished:
+            return
+        waiter = self._waiters.setdefault(run.run_id, asyncio.get_running_loop().create_future())
+        await asyncio.shield(waiter)
 
     def _all_runs(self) -> list[Run]:
         return ([self.current] if self.current else []) + list(self.queue)
@@ -154,9 +168,14 @@ class NotebookKernel:
             doc = await self.document()
             if self.kernel_id is not None:
                 doc.set_kernel(KernelStatus.IDLE, self.kernel_name, self.display_name)
-        except Exception as exc:  # never leave the queue stuck: report and reset
+        except Exception:  # never leave the queue stuck: report and reset
             self.log.exception("execution of %s failed", self.file_id)
-            await self._abandon(f"Execution failed on the server: {exc!r}")
+            await self._abandon()
+        finally:
+            if self.queue:  # enqueued while this worker was winding down
+                self._worker = asyncio.create_task(self._work(), name=f"tandem-run-{self.file_id}")
+            elif self._on_idle is not None:
+                self._on_idle(self)
 
     async def _wait_for(self, run: Run) -> None:
         """Until the kernel reports the run idle; checks that the kernel is alive."""
@@ -180,7 +199,8 @@ class NotebookKernel:
             "content": {"ename": ename, "evalue": evalue, "traceback": [f"{ename}: {evalue}"]},
         })])
 
-    async def _abandon(self, reason: str) -> None:
+    async def _abandon(self) -> None:
+        """Every run ends (not run); used when the server cannot go on or shuts down."""
         runs = self._all_runs()
         self.queue.clear()
         self.current = None
@@ -211,7 +231,7 @@ class NotebookKernel:
                 return
             doc.set_kernel(KernelStatus.STARTING, self.kernel_name, self.display_name)
             if self._kernel() is None:
-                self.kernel_id, self.kernel_name, self.display_name = await self._kernel_for(doc, None)
+                self.kernel_id, self.kernel_name, self.display_name = await self._kernel_for(doc)
             else:
                 kernel = self._kernel()
                 self.kernel_name = kernel.kernel_name
@@ -277,7 +297,7 @@ class NotebookKernel:
         doc.set_kernel(KernelStatus.IDLE, self.kernel_name, self.display_name)
 
     async def shutdown(self) -> None:
-        await self._abandon("shutdown")
+        await self._abandon()
         kernel_id = self.kernel_id
         await self._disconnect()
         self.kernel_id = None
@@ -328,10 +348,8 @@ class NotebookKernel:
             msg_type = msg["header"]["msg_type"]
             if msg_type == "status":
                 finished = finished or msg["content"].get("execution_state") == "idle"
-            elif msg_type == "error":
-                run.failed = True
-                writes.append((run.cell_id, msg))
             else:
+                run.failed = run.failed or msg_type == "error"
                 writes.append((run.cell_id, msg))
         self._writer.apply(writes)
         return finished, bool(writes)

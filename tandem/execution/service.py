@@ -20,7 +20,7 @@ from jupyter_core.utils import ensure_async
 
 from .document import ExecutionDocument
 from .kernel import ExecutionSettings, NotebookKernel
-from .records import CellState, Requester, Run, source_hash
+from .records import Requester, Run, source_hash
 
 __all__ = ["OWNER", "CellRequest", "ExecutionService", "SourceChanged", "UnknownCell"]
 
@@ -98,7 +98,7 @@ class ExecutionService:
     def notebook(self, file_id: str) -> NotebookKernel:
         notebook = self.notebooks.get(file_id)
         if notebook is None:
-            room_id = f"json:notebook:{file_id}"
+            room_id = notebook_room_id(file_id)
             notebook = NotebookKernel(
                 file_id,
                 lambda: self.rooms.get(room_id),
@@ -108,6 +108,7 @@ class ExecutionService:
                 self.settings,
                 self.log,
                 lambda run, file_id=file_id: self._still_allowed(run, file_id),
+                self._release,
             )
             self.notebooks[file_id] = notebook
         return notebook
@@ -120,7 +121,7 @@ class ExecutionService:
         path = self.file_ids.get_path(file_id)
         return path is not None and await self.authorize(run.requester, path)
 
-    async def _kernel_for(self, doc: ExecutionDocument, _: str | None) -> tuple[str, str, str]:
+    async def _kernel_for(self, doc: ExecutionDocument) -> tuple[str, str, str]:
         """The notebook's Jupyter session kernel: JupyterLab's if it has one, else a new
         session with the kernel the notebook's metadata names."""
         path = self.file_ids.get_path(doc.room.key) or ""
@@ -183,9 +184,7 @@ class ExecutionService:
         return run
 
     async def wait(self, file_id: str, run: Run) -> None:
-        notebook = self.notebook(file_id)
-        while run.run_id not in notebook.finished:
-            await asyncio.sleep(0.05)
+        await self.notebook(file_id).wait(run)
 
     async def interrupt(self, path: str) -> dict[str, Any]:
         notebook = self.notebook(self.file_id_of(path))
@@ -235,17 +234,16 @@ class ExecutionService:
     # -- room lifetime and culling --------------------------------------------------------
 
     def _hold(self, notebook: NotebookKernel) -> None:
-        """Keep the room in memory while its kernel writes into it."""
+        """Keep the room in memory while its kernel writes into it, even with nobody there."""
         if notebook.file_id not in self._held:
             self._held.add(notebook.file_id)
-            self.rooms.hold(f"json:notebook:{notebook.file_id}")
-            asyncio.create_task(self._release_when_idle(notebook))
+            self.rooms.hold(notebook_room_id(notebook.file_id))
 
-    async def _release_when_idle(self, notebook: NotebookKernel) -> None:
-        while notebook.busy:
-            await asyncio.sleep(0.25)
-        self._held.discard(notebook.file_id)
-        self.rooms.release(f"json:notebook:{notebook.file_id}")
+    def _release(self, notebook: NotebookKernel) -> None:
+        """The notebook's queue ran dry: its room may be evicted again."""
+        if notebook.file_id in self._held:
+            self._held.discard(notebook.file_id)
+            self.rooms.release(notebook_room_id(notebook.file_id))
 
     async def _cull_idle(self) -> None:
         while True:
@@ -267,6 +265,10 @@ class ExecutionService:
             doc.reset_stale()
         except Exception:
             self.log.exception("could not mark %s's kernel as gone", notebook.file_id)
+
+
+def notebook_room_id(file_id: str) -> str:
+    return f"json:notebook:{file_id}"
 
 
 def _requester_present(room: Any, run: Run) -> bool:

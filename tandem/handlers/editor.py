@@ -29,7 +29,7 @@ from tornado import escape, web
 from ..access import Action, Role
 from ..auth import GUEST_COOKIE, GuestUser
 from ..identity import identity_of
-from ..paths import InvalidPath, normalize_api_path, resolve_inside
+from ..paths import InvalidPath, notebook_api_path
 from .guests import guest_decision
 from .ready import ReadyMixin
 
@@ -142,12 +142,9 @@ async def editor_access(handler: Any, raw_path: str) -> EditorAccess:
     if user is None:
         raise NotAvailable()
     try:
-        path = normalize_api_path(raw_path)
-        resolve_inside(handler.settings.get("server_root_dir", "."), path)
+        path = notebook_api_path(handler.settings.get("server_root_dir", "."), raw_path)
     except InvalidPath as exc:
         raise NotAvailable() from exc
-    if not path.endswith(".ipynb"):
-        raise NotAvailable()
     if isinstance(user, GuestUser):
         # The grant first: a guest learns nothing about files outside their scope.
         allowed, _, role = await guest_decision(handler, path, "read")

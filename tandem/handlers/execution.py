@@ -29,10 +29,17 @@ from tornado import web
 
 from ..access import AuditKind
 from ..auth import GuestUser, access_of
-from ..execution import CellRequest, ExecutionService, Requester, SourceChanged, UnknownCell
-from ..execution.service import OWNER
+from ..execution import (
+    OWNER,
+    CellRequest,
+    ExecutionService,
+    Requester,
+    SourceChanged,
+    UnknownCell,
+    source_hash,
+)
 from ..identity import identity_of
-from ..paths import InvalidPath, normalize_api_path, resolve_inside
+from ..paths import InvalidPath, notebook_api_path
 from .guests import guest_decision
 from .ready import ReadyMixin, json_object
 
@@ -73,13 +80,9 @@ class _ExecutionHandler(ReadyMixin, APIHandler):
 
     def notebook_path(self, raw: str) -> str:
         try:
-            path = normalize_api_path(raw)
-            resolve_inside(self.settings.get("server_root_dir", "."), path)
+            return notebook_api_path(self.settings.get("server_root_dir", "."), raw)
         except InvalidPath as exc:
             raise web.HTTPError(400, str(exc)) from exc
-        if not path.endswith(".ipynb"):
-            raise web.HTTPError(400, "only notebooks run")
-        return path
 
     async def check(self, path: str, action: str) -> None:
         """The access check (403), then that the notebook exists (404): a guest learns
@@ -94,8 +97,6 @@ class _ExecutionHandler(ReadyMixin, APIHandler):
         access = access_of(self)
         if access is None:
             return
-        from ..execution import source_hash
-
         for run in runs:
             await access.record(
                 AuditKind.EXECUTION_REQUESTED, run.requester.principal_id, path,

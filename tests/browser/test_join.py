@@ -27,6 +27,7 @@ async def test_guests_join_a_notebook_or_a_folder_without_approval(server, brows
     page = await new_page(browser, watch)
     notebook = await share(server, "demo.ipynb", role="edit")
     response = await page.goto(notebook["link"])
+    assert response is not None and response.status == 200
     text = await page.locator("main").inner_text()
     assert f"{owner_display_name(None)} shares a notebook with you" in text
     assert "demo.ipynb" in text and "edit" in text

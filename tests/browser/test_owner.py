@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from tandem.testing import TandemServer, YPeer
+from tandem.testing import TandemServer
 from tests.conftest import write_notebook
 from tests.eventually import eventually
 from tests.handlers.test_sharing import Guest, share

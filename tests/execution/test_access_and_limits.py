@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
-import time
 from pathlib import Path
 
-import pytest
 
 from tandem.execution import source_hash
 from tandem.testing import TandemServer, YPeer
@@ -29,15 +26,12 @@ async def test_a_flood_of_prints_is_capped_and_does_not_block_the_room(exec_serv
     async with await YPeer.open(exec_server, "run.ipynb") as alice, await YPeer.open(exec_server, "run.ipynb") as bob:
         await run(exec_server, "run.ipynb", alice, ids[0])
         await eventually(lambda: exec_state(bob).get(f"cell:{ids[0]}", {}).get("state") == "running", timeout=60)
-        # While the kernel floods, edits still travel between peers promptly.
-        lags = []
+        # While the kernel floods, edits still travel between peers.
         for n in range(5):
-            sent = time.monotonic()
             with alice.doc.transaction():
                 src = alice.notebook.ycells[0]["source"]
                 src += f" edit{n}"
             await eventually(lambda n=n: f"edit{n}" in str(bob.notebook.ycells[0]["source"]), timeout=10)
-            lags.append(time.monotonic() - sent)
         await eventually(lambda: exec_state(bob)["queue"] == [], timeout=120)
         await run(exec_server, "run.ipynb", alice, ids[1])
         await eventually(lambda: outputs_text(bob, ids[1]) == "after\n", timeout=30)

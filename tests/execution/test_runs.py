@@ -3,6 +3,7 @@ everyone, surviving closed tabs and restarts."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from pathlib import Path
@@ -148,8 +149,6 @@ async def test_two_people_queueing_at_once_run_in_queue_order(exec_server: Tande
     ids = code_notebook(root / "run.ipynb", sources)
     async with await YPeer.open(exec_server, "run.ipynb") as alice, await YPeer.open(exec_server, "run.ipynb") as bob:
         await run(exec_server, "run.ipynb", alice, ids[0])
-        import asyncio
-
         await asyncio.gather(*[
             run(exec_server, "run.ipynb", alice if i % 2 else bob, ids[1 + i]) for i in range(6)
         ])
