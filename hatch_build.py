@@ -29,7 +29,9 @@ class WebBundleHook(BuildHookInterface):
             return  # e.g. a wheel built from an sdist, which carries its bundle
         npm = shutil.which("npm")
         if npm is None:
-            raise RuntimeError("building Tandem's web app needs Node.js and npm (or TANDEM_SKIP_WEB_BUILD=1)")
+            raise RuntimeError(
+                "building Tandem's web app needs Node.js and npm (or TANDEM_SKIP_WEB_BUILD=1)"
+            )
         if not (web / "node_modules").exists():
             subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=web, check=True)
         subprocess.run(["node", "build.mjs"], cwd=web, check=True)

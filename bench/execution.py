@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import datetime
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -34,7 +33,7 @@ from typing import Any
 import nbformat
 import websockets
 from nbformat.v4 import new_code_cell, new_notebook
-from pycrdt import Array, Map, Text
+from pycrdt import Map, Text
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -68,10 +67,19 @@ def summary(values: list[float]) -> dict[str, float]:
 
 
 def write_notebook(root: Path, lines: int) -> None:
-    cells = [new_code_cell("n = 0"), new_code_cell("n += 1\nprint(n)"), new_code_cell(f"for i in range({lines}):\n    print(i)")]
+    cells = [
+        new_code_cell("n = 0"),
+        new_code_cell("n += 1\nprint(n)"),
+        new_code_cell(f"for i in range({lines}):\n    print(i)"),
+    ]
     for index, cell in enumerate(cells):
         cell.id = f"c{index}"
-    nb = new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    nb = new_notebook(
+        cells=cells,
+        metadata={
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+        },
+    )
     nbformat.write(nb, root / NOTEBOOK)
 
 
@@ -154,8 +162,12 @@ class KernelTab:
         self.reader: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
-        url = f"{self.server.ws_url}/api/kernels/{self.kernel_id}/channels?session_id={self.session}"
-        self.ws = await websockets.connect(url, additional_headers=self.server.headers, max_size=None)
+        url = (
+            f"{self.server.ws_url}/api/kernels/{self.kernel_id}/channels?session_id={self.session}"
+        )
+        self.ws = await websockets.connect(
+            url, additional_headers=self.server.headers, max_size=None
+        )
         self.reader = asyncio.create_task(self._read())
 
     async def execute(self, cell_id: str) -> asyncio.Future[None]:
@@ -165,13 +177,32 @@ class KernelTab:
         self.pending[msg_id] = (cell_id, done)
         with self.peer.doc.transaction():
             cell_map(self.peer, cell_id)["outputs"].clear()
-        await self.ws.send(json.dumps({
-            "header": {"msg_id": msg_id, "msg_type": "execute_request", "session": self.session,
-                       "username": "bench", "version": "5.3", "date": datetime.datetime.now(datetime.timezone.utc).isoformat()},
-            "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
-            "content": {"code": code, "silent": False, "store_history": True, "user_expressions": {},
-                        "allow_stdin": False, "stop_on_error": True},
-        }))
+        await self.ws.send(
+            json.dumps(
+                {
+                    "header": {
+                        "msg_id": msg_id,
+                        "msg_type": "execute_request",
+                        "session": self.session,
+                        "username": "bench",
+                        "version": "5.3",
+                        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+                    },
+                    "parent_header": {},
+                    "metadata": {},
+                    "channel": "shell",
+                    "buffers": [],
+                    "content": {
+                        "code": code,
+                        "silent": False,
+                        "store_history": True,
+                        "user_expressions": {},
+                        "allow_stdin": False,
+                        "stop_on_error": True,
+                    },
+                }
+            )
+        )
         return done
 
     async def _read(self) -> None:
@@ -192,7 +223,15 @@ class KernelTab:
                         text = last["text"]
                         text += msg["content"]["text"]
                     else:
-                        outputs.append(Map({"output_type": "stream", "name": msg["content"]["name"], "text": Text(msg["content"]["text"])}))
+                        outputs.append(
+                            Map(
+                                {
+                                    "output_type": "stream",
+                                    "name": msg["content"]["name"],
+                                    "text": Text(msg["content"]["text"]),
+                                }
+                            )
+                        )
             elif msg_type == "status" and msg["content"]["execution_state"] == "idle":
                 self.pending.pop(parent)
                 done.set_result(None)
@@ -213,7 +252,9 @@ async def bench_reference(workdir: Path, runs: int, lines: int) -> dict[str, Any
         watcher = await YPeer.open(server, NOTEBOOK)
         tab = await YPeer.open(server, NOTEBOOK)
         status, session = await server.arequest(
-            "POST", "/api/sessions", {"path": NOTEBOOK, "name": NOTEBOOK, "type": "notebook", "kernel": {"name": "python3"}}
+            "POST",
+            "/api/sessions",
+            {"path": NOTEBOOK, "name": NOTEBOOK, "type": "notebook", "kernel": {"name": "python3"}},
         )
         if status != 201:
             raise RuntimeError(f"reference session failed: {status} {session}")
@@ -230,7 +271,9 @@ async def bench_reference(workdir: Path, runs: int, lines: int) -> dict[str, Any
             await done
         started = time.monotonic()
         await kernel.execute("c2")
-        done_at = await wait_for(lambda: output_text(watcher, "c2").count("\n") >= lines, timeout=600)
+        done_at = await wait_for(
+            lambda: output_text(watcher, "c2").count("\n") >= lines, timeout=600
+        )
         rate = lines / (done_at - started)
         await kernel.close()
         await tab.close()
@@ -244,11 +287,15 @@ def table(results: dict[str, dict[str, Any]]) -> str:
     for q in ("p50", "p95", "p99"):
         tv = t["first_output_ms"][q]
         rv = r["first_output_ms"][q] if r else None
-        rows.append(f"| run -> first output at another peer, {q} (ms) | {tv:.1f} | "
-                    f"{'' if rv is None else f'{rv:.1f}'} | {'' if rv is None else f'{tv / rv:.2f}x'} |")
+        rows.append(
+            f"| run -> first output at another peer, {q} (ms) | {tv:.1f} | "
+            f"{'' if rv is None else f'{rv:.1f}'} | {'' if rv is None else f'{tv / rv:.2f}x'} |"
+        )
     tv, rv = t["lines_per_second"], (r["lines_per_second"] if r else None)
-    rows.append(f"| printed lines/s reaching another peer | {tv:,.0f} | {'' if rv is None else f'{rv:,.0f}'} | "
-                f"{'' if rv is None else f'{tv / rv:.2f}x'} |")
+    rows.append(
+        f"| printed lines/s reaching another peer | {tv:,.0f} | {'' if rv is None else f'{rv:,.0f}'} | "
+        f"{'' if rv is None else f'{tv / rv:.2f}x'} |"
+    )
     return "\n".join(rows)
 
 
@@ -271,7 +318,9 @@ async def main_async(args: argparse.Namespace) -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="fewer runs and lines")
     parser.add_argument("--tandem-only", action="store_true", help="skip the reference server")
     return asyncio.run(main_async(parser.parse_args()))

@@ -86,7 +86,9 @@ class LabServer:
         context = await browser.new_context(viewport={"width": 1280, "height": 900})
         self.page = await context.new_page()
         await self.page.goto(f"{self.server.http_url}/lab?reset&token={self.server.token}")
-        await self.page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell", timeout=120_000)
+        await self.page.wait_for_function(
+            "() => window.jupyterapp && window.jupyterapp.shell", timeout=120_000
+        )
         await self.page.evaluate("() => window.jupyterapp.started")
 
     async def open_ms(self, notebook: Path, cells: int) -> float:
@@ -94,13 +96,17 @@ class LabServer:
         the open command to an interactive notebook."""
         name = notebook.name
         shutil.copy(notebook, self.root / name)
-        await self.page.evaluate("() => window.jupyterapp.commands.execute('application:close-all')")
+        await self.page.evaluate(
+            "() => window.jupyterapp.commands.execute('application:close-all')"
+        )
         start = await self.page.evaluate(
             "path => { window.__opened = window.jupyterapp.commands.execute('docmanager:open', {path}); return performance.now(); }",
             name,
         )
         try:
-            handle = await self.page.wait_for_function(READY, arg=[name, cells], timeout=120_000, polling="raf")
+            handle = await self.page.wait_for_function(
+                READY, arg=[name, cells], timeout=120_000, polling="raf"
+            )
         except Exception:
             state = await self.page.evaluate(DIAGNOSE, name)
             raise RuntimeError(f"{self.name}: {name} never became interactive: {state}") from None
@@ -154,7 +160,9 @@ async def main_async(args: argparse.Namespace) -> int:
     if not args.keep:
         shutil.rmtree(workdir, ignore_errors=True)
     tandem, reference = (statistics.median(results[k]) for k in ("tandem", "reference"))
-    print(f"JupyterLab opens a {args.cells}-cell notebook (median of {args.repeats}, ms); ratio = Tandem / reference")
+    print(
+        f"JupyterLab opens a {args.cells}-cell notebook (median of {args.repeats}, ms); ratio = Tandem / reference"
+    )
     print(f"{'':40}{'Tandem':>10}{'reference':>12}{'T/ref':>9}")
     print(f"{'open to interactive':40}{tandem:>10.0f}{reference:>12.0f}{tandem / reference:>8.2f}x")
     print(f"{'  fastest':40}{min(results['tandem']):>10.0f}{min(results['reference']):>12.0f}")
@@ -163,11 +171,17 @@ async def main_async(args: argparse.Namespace) -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--cells", type=int, default=500)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--workdir", default=None, help="where the servers' folders go (default: the temp dir)")
-    parser.add_argument("--keep", action="store_true", help="keep the servers' folders (logs in */state/server.log)")
+    parser.add_argument(
+        "--workdir", default=None, help="where the servers' folders go (default: the temp dir)"
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the servers' folders (logs in */state/server.log)"
+    )
     return asyncio.run(main_async(parser.parse_args()))
 
 

@@ -62,19 +62,27 @@ class TandemApp(ExtensionApp):
     )
     save_delay = Float(0.5, config=True, help="Seconds without edits before a document is saved.")
     save_max_wait = Float(
-        3.0, config=True, help="Longest time (seconds) an edit may stay unsaved while people keep typing."
+        3.0,
+        config=True,
+        help="Longest time (seconds) an edit may stay unsaved while people keep typing.",
     )
     file_poll_interval = Float(
-        1.0, config=True, help="Seconds between checks for changes other programs make to open files."
+        1.0,
+        config=True,
+        help="Seconds between checks for changes other programs make to open files.",
     )
     room_evict_delay = Float(
         60.0, config=True, help="Seconds a room with no peers stays in memory before it is evicted."
     )
     compact_updates = Int(
-        500, config=True, help="Fold a document's update log into a snapshot after this many updates."
+        500,
+        config=True,
+        help="Fold a document's update log into a snapshot after this many updates.",
     )
     compact_age = Float(
-        60.0, config=True, help="Fold a document's update log once its oldest update is this old (seconds)."
+        60.0,
+        config=True,
+        help="Fold a document's update log once its oldest update is this old (seconds).",
     )
     owner_name = Unicode(
         "",
@@ -86,7 +94,9 @@ class TandemApp(ExtensionApp):
         24 * 3600.0, config=True, help="Default lifetime of a share link, in seconds (24 hours)."
     )
     invitation_max_expiry = Float(
-        30 * 24 * 3600.0, config=True, help="Longest lifetime an owner may give a share link, in seconds."
+        30 * 24 * 3600.0,
+        config=True,
+        help="Longest lifetime an owner may give a share link, in seconds.",
     )
     max_message_size = Int(
         64 * 1024 * 1024, config=True, help="Largest WebSocket message accepted, in bytes."
@@ -97,7 +107,9 @@ class TandemApp(ExtensionApp):
         help="Largest output one cell keeps, in bytes; past it a note says the rest was cut.",
     )
     output_flush_interval = Float(
-        0.05, config=True, help="Seconds between writes of a running cell's output into the document."
+        0.05,
+        config=True,
+        help="Seconds between writes of a running cell's output into the document.",
     )
     kernel_idle_timeout = Float(
         3600.0,
@@ -105,7 +117,9 @@ class TandemApp(ExtensionApp):
         help="Shut down a notebook's kernel after this many idle seconds (0: never).",
     )
     input_timeout = Float(
-        300.0, config=True, help="Seconds a cell's input() waits for its person's answer before it fails."
+        300.0,
+        config=True,
+        help="Seconds a cell's input() waits for its person's answer before it fails.",
     )
 
     def initialize_settings(self) -> None:
@@ -202,7 +216,13 @@ class TandemApp(ExtensionApp):
             return
         peer.denial_audited = True
         asyncio.ensure_future(
-            self.access.record(AuditKind.ACCESS_DENIED, session, getattr(peer, "guest_path", None), None, reason=reason)
+            self.access.record(
+                AuditKind.ACCESS_DENIED,
+                session,
+                getattr(peer, "guest_path", None),
+                None,
+                reason=reason,
+            )
         )
 
     # -- live guests -----------------------------------------------------------------
@@ -236,8 +256,12 @@ class TandemApp(ExtensionApp):
         decision = await self.access.authorize(requester.principal, "execute", resolved)
         if not decision.allowed:
             await self.access.record(
-                AuditKind.ACCESS_DENIED, requester.principal_id, resolved, None,
-                action="execute", reason=f"queued run not started: {decision.reason}",
+                AuditKind.ACCESS_DENIED,
+                requester.principal_id,
+                resolved,
+                None,
+                action="execute",
+                reason=f"queued run not started: {decision.reason}",
             )
         return bool(decision.allowed)
 
@@ -260,7 +284,9 @@ class TandemApp(ExtensionApp):
         file_format, file_type, file_id = room_id.split(":", 2)
         kind = kind_for(file_format, file_type)
         file_ids = self.settings["file_id_manager"]
-        file = DocumentFile(self.serverapp.contents_manager, lambda: file_ids.get_path(file_id), kind)
+        file = DocumentFile(
+            self.serverapp.contents_manager, lambda: file_ids.get_path(file_id), kind
+        )
         room = DocumentRoom(room_id, file_id, kind, file, self.store, self.room_settings, self.log)
         room.on_denied.append(self._audit_denied_update)
         try:

@@ -55,7 +55,9 @@ async def _refuse_guest(handler: Any) -> None:
     handler.clear()
     handler.set_status(403)
     handler.set_header("Content-Type", "application/json; charset=UTF-8")
-    await web.RequestHandler.finish(handler, json.dumps({"message": "not available to guests", "reason": None}))
+    await web.RequestHandler.finish(
+        handler, json.dumps({"message": "not available to guests", "reason": None})
+    )
     raise web.Finish()
 
 

@@ -44,7 +44,9 @@ def find_server(url: str | None, token: str | None, near: str) -> dict[str, Any]
     if not servers:
         raise CliError("no running Tandem server found (start one with `tandem`, or pass --url)")
     near = os.path.realpath(near)
-    inside = [s for s in servers if (near + os.sep).startswith(os.path.realpath(s["root_dir"]) + os.sep)]
+    inside = [
+        s for s in servers if (near + os.sep).startswith(os.path.realpath(s["root_dir"]) + os.sep)
+    ]
     chosen = max(inside or servers, key=lambda s: len(s["root_dir"]))
     if token:
         chosen = {**chosen, "token": token}
@@ -95,7 +97,8 @@ def cmd_share(args: argparse.Namespace, server: dict[str, Any]) -> None:
     print(result["link"])
     print(
         f"{invitation['id']}: {invitation['role']} on {invitation['scope_path']}, "
-        f"until {_when(invitation['expires_at'])}", file=sys.stderr,
+        f"until {_when(invitation['expires_at'])}",
+        file=sys.stderr,
     )
     if args.role == "run":
         print("Note: with run access, code runs as you and can reach your files.", file=sys.stderr)
@@ -111,7 +114,9 @@ def cmd_shares(args: argparse.Namespace, server: dict[str, Any]) -> None:
     for inv in invitations:
         state = "revoked" if inv["revoked_at"] else f"until {_when(inv['expires_at'])}"
         uses = f"{inv['uses']}/{inv['max_uses'] or '∞'} uses"
-        print(f"  {inv['id']}  {inv['role']:<4}  {inv['scope_path']}  {state}  {uses}  {inv['label']}")
+        print(
+            f"  {inv['id']}  {inv['role']:<4}  {inv['scope_path']}  {state}  {uses}  {inv['label']}"
+        )
     print("People with access:")
     for grant in grants:
         state = "revoked" if grant["revoked_at"] else grant["status"]
@@ -142,27 +147,48 @@ def cmd_audit(args: argparse.Namespace, server: dict[str, Any]) -> None:
         if args.json:
             print(json.dumps(event))
         else:
-            print(f"{_when(event['at'])}  {event['kind']:<20} {event['path'] or '-'}  {event['principal_id'][:12]}")
+            print(
+                f"{_when(event['at'])}  {event['kind']:<20} {event['path'] or '-'}  {event['principal_id'][:12]}"
+            )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tandem", description="Share notebooks and take access back.")
-    parser.add_argument("--url", help="the server's URL (default: the running server for this folder)")
-    parser.add_argument("--token", help="the server's token (default: from the running server's record)")
+    parser = argparse.ArgumentParser(
+        prog="tandem", description="Share notebooks and take access back."
+    )
+    parser.add_argument(
+        "--url", help="the server's URL (default: the running server for this folder)"
+    )
+    parser.add_argument(
+        "--token", help="the server's token (default: from the running server's record)"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     share = sub.add_parser("share", help="create a share link for one notebook or folder")
     share.add_argument("path", help="the notebook or folder to share")
-    share.add_argument("--role", choices=["view", "edit", "run"], default="view", help="what guests may do (default: view)")
-    share.add_argument("--expires", type=parse_duration, help="how long the link works, e.g. 30m, 2h, 7d (default: 24h)")
+    share.add_argument(
+        "--role",
+        choices=["view", "edit", "run"],
+        default="view",
+        help="what guests may do (default: view)",
+    )
+    share.add_argument(
+        "--expires",
+        type=parse_duration,
+        help="how long the link works, e.g. 30m, 2h, 7d (default: 24h)",
+    )
     share.add_argument("--max-uses", type=int, help="how many people may redeem the link")
     share.add_argument("--approval", action="store_true", help="ask me before each person gets in")
-    share.add_argument("--anonymous", action="store_true", help="let guests join without giving a name")
+    share.add_argument(
+        "--anonymous", action="store_true", help="let guests join without giving a name"
+    )
     share.add_argument("--label", help="a note to recognize this link by")
     shares = sub.add_parser("shares", help="list share links and the people with access")
     shares.add_argument("--json", action="store_true", help="print JSON")
     revoke = sub.add_parser("revoke", help="take access back at once")
     revoke.add_argument("id", nargs="?", help="an invitation id (i-...) or a grant id")
-    revoke.add_argument("--all", action="store_true", help="revoke every link and everyone's access")
+    revoke.add_argument(
+        "--all", action="store_true", help="revoke every link and everyone's access"
+    )
     audit = sub.add_parser("audit", help="print the audit log")
     audit.add_argument("--json", action="store_true", help="one JSON object per line")
     audit.add_argument("--kind", help="only events of this kind")

@@ -10,8 +10,16 @@ __all__ = ["identity_of"]
 
 # Colours readable on white and dark backgrounds (WCAG AA for labels in white text).
 PALETTE = (
-    "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b",
-    "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#ff7f0e",
+    "#1f77b4",
+    "#d62728",
+    "#2ca02c",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+    "#ff7f0e",
 )
 
 

@@ -97,7 +97,9 @@ def hide_unsupported_plugins(serverapp: Any) -> None:
         if previous is not None:
             page_config = previous(handler, page_config)
         disabled = list(page_config.get("disabledExtensions") or [])
-        page_config["disabledExtensions"] = disabled + [p for p in HIDDEN_PLUGINS if p not in disabled]
+        page_config["disabledExtensions"] = disabled + [
+            p for p in HIDDEN_PLUGINS if p not in disabled
+        ]
         return page_config
 
     settings["page_config_hook"] = hook
@@ -132,7 +134,9 @@ def on_room_started(app: Any, room: Any) -> None:
     shows session events in the document's log console), now and after each save."""
     if getattr(room, "file", None) is None:
         return
-    emit_session_event(app, room, "initialize", "Room opened from the file and Tandem's durable history.")
+    emit_session_event(
+        app, room, "initialize", "Room opened from the file and Tandem's durable history."
+    )
     on_saved = getattr(room, "on_saved", None)
     if on_saved is not None:
         on_saved.append(lambda saved: emit_session_event(app, saved, "save", "Content saved."))
@@ -174,7 +178,9 @@ def launch(argv: list[str]) -> None:
 
     class TandemLabLauncher(TandemApp):
         @classmethod
-        def initialize_server(cls, argv: Any = None, load_other_extensions: bool = True, **kwargs: Any) -> Any:
+        def initialize_server(
+            cls, argv: Any = None, load_other_extensions: bool = True, **kwargs: Any
+        ) -> Any:
             extensions = {"tandem": True, "jupyter_server_fileid": True, "jupyterlab": True}
             serverapp = cls.make_serverapp(jpserver_extensions=extensions, **kwargs)
             serverapp.aliases.update(cls.aliases)

@@ -85,7 +85,9 @@ class TandemServer:
         port: int | None = None,
     ) -> None:
         self.root = Path(root)
-        self.state_dir = Path(state_dir) if state_dir else self.root.parent / (self.root.name + "-state")
+        self.state_dir = (
+            Path(state_dir) if state_dir else self.root.parent / (self.root.name + "-state")
+        )
         self.token = token
         self.args = without_repeats(list(args or []))
         self.command = command or [sys.executable, "-m", "tandem"]
@@ -148,11 +150,18 @@ class TandemServer:
         except OSError:
             return ""
 
-    def request(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    def request(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, Any]:
         """A blocking HTTP request; returns (status, parsed JSON or text)."""
-        data = json.dumps(body).encode() if body is not None and not isinstance(body, bytes) else body
+        data = (
+            json.dumps(body).encode() if body is not None and not isinstance(body, bytes) else body
+        )
         req = urllib.request.Request(
-            self.http_url + path, data=data, method=method, headers={**self.headers, **(headers or {})}
+            self.http_url + path,
+            data=data,
+            method=method,
+            headers={**self.headers, **(headers or {})},
         )
         try:
             with urllib.request.urlopen(req, timeout=30) as resp:
@@ -164,12 +173,16 @@ class TandemServer:
         except json.JSONDecodeError:
             return status, raw.decode(errors="replace")
 
-    async def arequest(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    async def arequest(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, Any]:
         return await asyncio.to_thread(self.request, method, path, body, headers)
 
     async def session(self, path: str, kind: str = "notebook") -> dict[str, Any]:
         fmt, typ = ("json", "notebook") if kind == "notebook" else ("text", "file")
-        status, body = await self.arequest("PUT", f"/api/collaboration/session/{path}", {"format": fmt, "type": typ})
+        status, body = await self.arequest(
+            "PUT", f"/api/collaboration/session/{path}", {"format": fmt, "type": typ}
+        )
         if status not in (200, 201):
             raise RuntimeError(f"session request failed: {status} {body}")
         return body
@@ -244,8 +257,14 @@ class YPeer:
 
     @classmethod
     async def open(
-        cls, server: TandemServer, path: str, kind: str = "notebook", *, session_id: str | None = None,
-        headers: dict[str, str] | None = None, wait: bool = True,
+        cls,
+        server: TandemServer,
+        path: str,
+        kind: str = "notebook",
+        *,
+        session_id: str | None = None,
+        headers: dict[str, str] | None = None,
+        wait: bool = True,
     ) -> YPeer:
         session = await server.session(path, kind)
         room = f"{session['format']}:{session['type']}:{session['fileId']}"
@@ -280,7 +299,9 @@ class YPeer:
     async def wait_synced(self, timeout: float = 30.0) -> None:
         waiter = asyncio.ensure_future(self.synced.wait())
         closer = asyncio.ensure_future(self.closed.wait())
-        done, _ = await asyncio.wait({waiter, closer}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(
+            {waiter, closer}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+        )
         waiter.cancel()
         closer.cancel()
         if not self.synced.is_set():
@@ -367,11 +388,17 @@ class YPeer:
 
     async def set_awareness(self, state: dict[str, Any] | None) -> None:
         self._awareness_clock += 1
-        self.send(encode_awareness([AwarenessEntry(self.doc.client_id, self._awareness_clock, state)]))
+        self.send(
+            encode_awareness([AwarenessEntry(self.doc.client_id, self._awareness_clock, state)])
+        )
         await self.flush()
 
     async def request_save(self, request_id: int = 1, timeout: float = 30.0) -> dict[str, Any]:
-        self.send(encode_var_uint(MessageType.RAW) + encode_var_string("save") + encode_var_uint(request_id))
+        self.send(
+            encode_var_uint(MessageType.RAW)
+            + encode_var_string("save")
+            + encode_var_uint(request_id)
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for reply in self.raw_messages:

@@ -8,7 +8,9 @@ from collections.abc import Callable
 from typing import Any
 
 
-async def eventually(check: Callable[[], Any], timeout: float = 15.0, interval: float = 0.05) -> Any:
+async def eventually(
+    check: Callable[[], Any], timeout: float = 15.0, interval: float = 0.05
+) -> Any:
     """Call ``check`` until it stops raising AssertionError (or returns truthy)."""
     deadline = time.monotonic() + timeout
     while True:

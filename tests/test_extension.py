@@ -27,7 +27,9 @@ def test_every_option_has_help():
     options = TandemApp.class_traits(config=True)
     assert options
     for name, trait in options.items():
-        if name in {"open_browser", "serverapp_config"} or name in TandemApp.__base__.class_traits(config=True):
+        if name in {"open_browser", "serverapp_config"} or name in TandemApp.__base__.class_traits(
+            config=True
+        ):
             continue
         assert trait.help and len(trait.help) > 20, name
 
@@ -38,5 +40,16 @@ def test_public_api_does_not_drift():
     import tandem.store
 
     assert tandem.__all__ == ["__version__"]
-    assert sorted(tandem.store.__all__) == ["DocumentHistory", "DocumentStore", "SQLiteStore", "StaleEpoch"]
-    assert sorted(tandem.rooms.__all__) == ["DocumentRoom", "Peer", "Room", "RoomManager", "RoomSettings"]
+    assert sorted(tandem.store.__all__) == [
+        "DocumentHistory",
+        "DocumentStore",
+        "SQLiteStore",
+        "StaleEpoch",
+    ]
+    assert sorted(tandem.rooms.__all__) == [
+        "DocumentRoom",
+        "Peer",
+        "Room",
+        "RoomManager",
+        "RoomSettings",
+    ]

@@ -62,13 +62,15 @@ def authorize(
         return _deny("invalid path")
 
     relevant = [
-        g for g in grants
+        g
+        for g in grants
         if g.guest_session_id == principal.id and covers(g.scope_path, g.scope_is_folder, path)
     ]
     if not relevant:
         return _deny("outside every grant")
     cancelled = {
-        g.invitation_id for g in relevant
+        g.invitation_id
+        for g in relevant
         if g.revoked_at is not None or g.status is GrantStatus.REFUSED
     }
     reasons: list[str] = []

@@ -142,9 +142,7 @@ class Grant:
     def valid(self, now: float) -> bool:
         """Active, unrevoked and unexpired: the only kind of grant that allows anything."""
         return (
-            self.status is GrantStatus.ACTIVE
-            and self.revoked_at is None
-            and now < self.expires_at
+            self.status is GrantStatus.ACTIVE and self.revoked_at is None and now < self.expires_at
         )
 
 

@@ -53,8 +53,24 @@ MAX_EXPIRY = 30 * 24 * 3600.0
 NAME_MAX = 64
 LABEL_MAX = 200
 ANIMALS = (
-    "Otter", "Heron", "Lynx", "Badger", "Puffin", "Ibex", "Marten", "Gecko", "Wombat",
-    "Kestrel", "Narwhal", "Okapi", "Quokka", "Tapir", "Vole", "Yak", "Axolotl", "Bison",
+    "Otter",
+    "Heron",
+    "Lynx",
+    "Badger",
+    "Puffin",
+    "Ibex",
+    "Marten",
+    "Gecko",
+    "Wombat",
+    "Kestrel",
+    "Narwhal",
+    "Okapi",
+    "Quokka",
+    "Tapir",
+    "Vole",
+    "Yak",
+    "Axolotl",
+    "Bison",
 )
 _FORBIDDEN_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
 
@@ -108,7 +124,10 @@ class FailureLimiter:
     bounded to ``max_clients`` addresses, least recently failing forgotten first)."""
 
     def __init__(
-        self, clock: Callable[[], float], limit: int = 10, window: float = 60.0,
+        self,
+        clock: Callable[[], float],
+        limit: int = 10,
+        window: float = 60.0,
         max_clients: int = 10_000,
     ) -> None:
         self.clock, self.limit, self.window, self.max_clients = clock, limit, window, max_clients
@@ -177,7 +196,11 @@ class AccessService:
 
     def session_hash(self, guest_session: str) -> str | None:
         """The stored form of a guest session id, or None if it is malformed."""
-        return codes.hash_session(self._key, guest_session) if codes.is_well_formed(guest_session) else None
+        return (
+            codes.hash_session(self._key, guest_session)
+            if codes.is_well_formed(guest_session)
+            else None
+        )
 
     async def record(
         self,
@@ -189,8 +212,12 @@ class AccessService:
     ) -> AuditEvent:
         """Append an audit event (also for the caller's joins, leaves, executions, denials)."""
         return await self.store.append_audit(
-            at=self.clock(), kind=AuditKind(kind).value, principal_id=principal_id, path=path,
-            client_address=client_address, detail=detail,
+            at=self.clock(),
+            kind=AuditKind(kind).value,
+            principal_id=principal_id,
+            path=path,
+            client_address=client_address,
+            detail=detail,
         )
 
     # -- invitations -----------------------------------------------------------------
@@ -219,8 +246,9 @@ class AccessService:
         expires_in = self.default_expiry if expires_in is None else float(expires_in)
         if not 0 < expires_in <= self.max_expiry:
             raise InvalidRequest(f"expiry must be between 0 and {self.max_expiry:g} seconds")
-        if max_uses is not None and (isinstance(max_uses, bool) or int(max_uses) != max_uses
-                                     or max_uses < 1):
+        if max_uses is not None and (
+            isinstance(max_uses, bool) or int(max_uses) != max_uses or max_uses < 1
+        ):
             raise InvalidRequest("max_uses must be a positive integer")
         label = unicodedata.normalize("NFC", label or "").strip()
         if len(label) > LABEL_MAX or any(
@@ -230,20 +258,33 @@ class AccessService:
         code = codes.new_code()
         now = self.clock()
         inv = Invitation(
-            id="i-" + secrets.token_hex(6), code_hash=codes.hash_code(self._key, code),
-            scope_path=sc.path, scope_is_folder=sc.is_folder, role=role, created_at=now,
-            expires_at=now + expires_in, max_uses=None if max_uses is None else int(max_uses),
-            uses=0, approval_required=bool(approval_required),
-            anonymous_allowed=bool(anonymous_allowed), label=label,
+            id="i-" + secrets.token_hex(6),
+            code_hash=codes.hash_code(self._key, code),
+            scope_path=sc.path,
+            scope_is_folder=sc.is_folder,
+            role=role,
+            created_at=now,
+            expires_at=now + expires_in,
+            max_uses=None if max_uses is None else int(max_uses),
+            uses=0,
+            approval_required=bool(approval_required),
+            anonymous_allowed=bool(anonymous_allowed),
+            label=label,
         )
         async with self._lock:
             await self.store.add_invitation(inv)
             await self.record(
-                AuditKind.INVITATION_CREATED, OWNER_ID, inv.scope_path,
-                invitation_id=inv.id, role=role.value, folder=inv.scope_is_folder,
-                expires_at=inv.expires_at, max_uses=inv.max_uses,
+                AuditKind.INVITATION_CREATED,
+                OWNER_ID,
+                inv.scope_path,
+                invitation_id=inv.id,
+                role=role.value,
+                folder=inv.scope_is_folder,
+                expires_at=inv.expires_at,
+                max_uses=inv.max_uses,
                 approval_required=inv.approval_required,
-                anonymous_allowed=inv.anonymous_allowed, label=label,
+                anonymous_allowed=inv.anonymous_allowed,
+                label=label,
             )
         return inv, code
 
@@ -295,23 +336,41 @@ class AccessService:
 
             name = self._name_for(inv, display_name)
             grant = Grant(
-                id="g-" + secrets.token_hex(6), invitation_id=inv.id,
-                guest_session_id=session_hash, display_name=name, role=inv.role,
-                scope_path=inv.scope_path, scope_is_folder=inv.scope_is_folder,
-                created_at=now, expires_at=inv.expires_at, last_seen=now, revoked_at=None,
+                id="g-" + secrets.token_hex(6),
+                invitation_id=inv.id,
+                guest_session_id=session_hash,
+                display_name=name,
+                role=inv.role,
+                scope_path=inv.scope_path,
+                scope_is_folder=inv.scope_is_folder,
+                created_at=now,
+                expires_at=inv.expires_at,
+                last_seen=now,
+                revoked_at=None,
                 status=GrantStatus.PENDING if inv.approval_required else GrantStatus.ACTIVE,
             )
             if not await self.store.add_grant(grant, consume_use=True, now=now):
                 raise await self._failed(client_address, session_hash, inv, "used up")
             await self.record(
-                AuditKind.REDEEMED, session_hash, grant.scope_path, client_address,
-                invitation_id=inv.id, grant_id=grant.id, display_name=name,
-                role=grant.role.value, status=grant.status.value,
+                AuditKind.REDEEMED,
+                session_hash,
+                grant.scope_path,
+                client_address,
+                invitation_id=inv.id,
+                grant_id=grant.id,
+                display_name=name,
+                role=grant.role.value,
+                status=grant.status.value,
             )
             if grant.status is GrantStatus.PENDING:
                 await self.record(
-                    AuditKind.APPROVAL_ASKED, session_hash, grant.scope_path, client_address,
-                    invitation_id=inv.id, grant_id=grant.id, display_name=name,
+                    AuditKind.APPROVAL_ASKED,
+                    session_hash,
+                    grant.scope_path,
+                    client_address,
+                    invitation_id=inv.id,
+                    grant_id=grant.id,
+                    display_name=name,
                 )
         return grant
 
@@ -328,8 +387,12 @@ class AccessService:
         """Count the failure and audit it (the reason is for the owner, not the guest)."""
         self.limiter.fail(address)
         await self.record(
-            AuditKind.REDEEM_FAILED, session_hash, inv.scope_path if inv else None, address,
-            invitation_id=inv.id if inv else None, reason=why,
+            AuditKind.REDEEM_FAILED,
+            session_hash,
+            inv.scope_path if inv else None,
+            address,
+            invitation_id=inv.id if inv else None,
+            reason=why,
         )
         return InvalidInvitation()
 
@@ -350,8 +413,12 @@ class AccessService:
             if not await self.store.decide_grant(grant_id, status):
                 raise InvalidRequest("this grant is not waiting for approval")
             await self.record(
-                kind, OWNER_ID, grant.scope_path, grant_id=grant_id,
-                guest=grant.guest_session_id, display_name=grant.display_name,
+                kind,
+                OWNER_ID,
+                grant.scope_path,
+                grant_id=grant_id,
+                guest=grant.guest_session_id,
+                display_name=grant.display_name,
             )
             updated = await self.store.get_grant(grant_id)
         assert updated is not None
@@ -381,18 +448,25 @@ class AccessService:
         """Revoke every invitation and grant that reaches ``path`` or anything below it."""
         rel = normalize_path(self.root_dir, path)
         async with self._lock:
-            invs = [i.id for i in await self.store.list_invitations()
-                    if rel == "" or overlaps(i.scope_path, i.scope_is_folder, rel)]
-            grants = [g for g in await self.store.list_grants()
-                      if rel == "" or overlaps(g.scope_path, g.scope_is_folder, rel)]
+            invs = [
+                i.id
+                for i in await self.store.list_invitations()
+                if rel == "" or overlaps(i.scope_path, i.scope_is_folder, rel)
+            ]
+            grants = [
+                g
+                for g in await self.store.list_grants()
+                if rel == "" or overlaps(g.scope_path, g.scope_is_folder, rel)
+            ]
             done = await self._revoke(AuditKind.PATH_REVOKED, rel, invs, grants)
         return done.sessions
 
     async def revoke_all(self) -> list[str]:
         async with self._lock:
             invs = [i.id for i in await self.store.list_invitations()]
-            done = await self._revoke(AuditKind.ALL_REVOKED, None, invs,
-                                      await self.store.list_grants())
+            done = await self._revoke(
+                AuditKind.ALL_REVOKED, None, invs, await self.store.list_grants()
+            )
         return done.sessions
 
     async def _revoke(
@@ -404,7 +478,11 @@ class AccessService:
         )
         sessions = sorted({by_id[g].guest_session_id for g in grant_done})
         await self.record(
-            kind, OWNER_ID, path, invitation_ids=inv_done, grant_ids=grant_done,
+            kind,
+            OWNER_ID,
+            path,
+            invitation_ids=inv_done,
+            grant_ids=grant_done,
             sessions=len(sessions),
         )
         return Revoked(inv_done, grant_done, sessions)
@@ -439,10 +517,12 @@ class AccessService:
         ``path`` must already be normalized (see :meth:`resolve`)."""
         grants = (
             await self.store.grants_for_session(principal.id)
-            if principal.kind is PrincipalKind.GUEST and principal.id else []
+            if principal.kind is PrincipalKind.GUEST and principal.id
+            else []
         )
-        return authorize(principal=principal, action=action, path=path, grants=grants,
-                         now=self.clock())
+        return authorize(
+            principal=principal, action=action, path=path, grants=grants, now=self.clock()
+        )
 
     def resolve(self, path: str) -> str:
         """A request's API path as policy compares it (symlinks resolved); InvalidScope if bad."""

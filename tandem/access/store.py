@@ -82,26 +82,48 @@ _GRANT_COLUMNS = (
 
 def _invitation(row: tuple[Any, ...]) -> Invitation:
     return Invitation(
-        id=row[0], code_hash=row[1], scope_path=row[2], scope_is_folder=bool(row[3]),
-        role=Role(row[4]), created_at=row[5], expires_at=row[6], max_uses=row[7],
-        uses=row[8], approval_required=bool(row[9]), anonymous_allowed=bool(row[10]),
-        label=row[11], revoked_at=row[12],
+        id=row[0],
+        code_hash=row[1],
+        scope_path=row[2],
+        scope_is_folder=bool(row[3]),
+        role=Role(row[4]),
+        created_at=row[5],
+        expires_at=row[6],
+        max_uses=row[7],
+        uses=row[8],
+        approval_required=bool(row[9]),
+        anonymous_allowed=bool(row[10]),
+        label=row[11],
+        revoked_at=row[12],
     )
 
 
 def _grant(row: tuple[Any, ...]) -> Grant:
     return Grant(
-        id=row[0], invitation_id=row[1], guest_session_id=row[2], display_name=row[3],
-        role=Role(row[4]), scope_path=row[5], scope_is_folder=bool(row[6]),
-        created_at=row[7], expires_at=row[8], last_seen=row[9], revoked_at=row[10],
+        id=row[0],
+        invitation_id=row[1],
+        guest_session_id=row[2],
+        display_name=row[3],
+        role=Role(row[4]),
+        scope_path=row[5],
+        scope_is_folder=bool(row[6]),
+        created_at=row[7],
+        expires_at=row[8],
+        last_seen=row[9],
+        revoked_at=row[10],
         status=GrantStatus(row[11]),
     )
 
 
 def _event(row: tuple[Any, ...]) -> AuditEvent:
     return AuditEvent(
-        id=row[0], at=row[1], kind=row[2], principal_id=row[3], path=row[4],
-        client_address=row[5], detail=json.loads(row[6]),
+        id=row[0],
+        at=row[1],
+        kind=row[2],
+        principal_id=row[3],
+        path=row[4],
+        client_address=row[5],
+        detail=json.loads(row[6]),
     )
 
 
@@ -168,13 +190,27 @@ class AccessStore:
     # -- invitations -----------------------------------------------------------------
 
     async def add_invitation(self, inv: Invitation) -> None:
-        await self._write(lambda conn: conn.execute(
-            f"INSERT INTO access_invitations ({_INVITATION_COLUMNS})"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (inv.id, inv.code_hash, inv.scope_path, int(inv.scope_is_folder), inv.role.value,
-             inv.created_at, inv.expires_at, inv.max_uses, inv.uses,
-             int(inv.approval_required), int(inv.anonymous_allowed), inv.label, inv.revoked_at),
-        ))
+        await self._write(
+            lambda conn: conn.execute(
+                f"INSERT INTO access_invitations ({_INVITATION_COLUMNS})"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    inv.id,
+                    inv.code_hash,
+                    inv.scope_path,
+                    int(inv.scope_is_folder),
+                    inv.role.value,
+                    inv.created_at,
+                    inv.expires_at,
+                    inv.max_uses,
+                    inv.uses,
+                    int(inv.approval_required),
+                    int(inv.anonymous_allowed),
+                    inv.label,
+                    inv.revoked_at,
+                ),
+            )
+        )
 
     async def get_invitation(self, invitation_id: str) -> Invitation | None:
         return await self._one_invitation("id", invitation_id)
@@ -183,15 +219,19 @@ class AccessStore:
         return await self._one_invitation("code_hash", code_hash)
 
     async def _one_invitation(self, column: str, value: str) -> Invitation | None:
-        row = await self._read(lambda conn: conn.execute(
-            f"SELECT {_INVITATION_COLUMNS} FROM access_invitations WHERE {column} = ?", (value,)
-        ).fetchone())
+        row = await self._read(
+            lambda conn: conn.execute(
+                f"SELECT {_INVITATION_COLUMNS} FROM access_invitations WHERE {column} = ?", (value,)
+            ).fetchone()
+        )
         return _invitation(row) if row else None
 
     async def list_invitations(self) -> list[Invitation]:
-        rows = await self._read(lambda conn: conn.execute(
-            f"SELECT {_INVITATION_COLUMNS} FROM access_invitations ORDER BY created_at, id"
-        ).fetchall())
+        rows = await self._read(
+            lambda conn: conn.execute(
+                f"SELECT {_INVITATION_COLUMNS} FROM access_invitations ORDER BY created_at, id"
+            ).fetchall()
+        )
         return [_invitation(r) for r in rows]
 
     # -- grants ----------------------------------------------------------------------
@@ -213,10 +253,20 @@ class AccessStore:
             conn.execute(
                 f"INSERT INTO access_grants ({_GRANT_COLUMNS})"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (grant.id, grant.invitation_id, grant.guest_session_id, grant.display_name,
-                 grant.role.value, grant.scope_path, int(grant.scope_is_folder),
-                 grant.created_at, grant.expires_at, grant.last_seen, grant.revoked_at,
-                 grant.status.value),
+                (
+                    grant.id,
+                    grant.invitation_id,
+                    grant.guest_session_id,
+                    grant.display_name,
+                    grant.role.value,
+                    grant.scope_path,
+                    int(grant.scope_is_folder),
+                    grant.created_at,
+                    grant.expires_at,
+                    grant.last_seen,
+                    grant.revoked_at,
+                    grant.status.value,
+                ),
             )
             return True
 
@@ -239,24 +289,32 @@ class AccessStore:
         return await self._grants("", ())
 
     async def _grants(self, where: str, args: tuple[Any, ...]) -> list[Grant]:
-        rows = await self._read(lambda conn: conn.execute(
-            f"SELECT {_GRANT_COLUMNS} FROM access_grants {where} ORDER BY created_at, id", args
-        ).fetchall())
+        rows = await self._read(
+            lambda conn: conn.execute(
+                f"SELECT {_GRANT_COLUMNS} FROM access_grants {where} ORDER BY created_at, id", args
+            ).fetchall()
+        )
         return [_grant(r) for r in rows]
 
     async def decide_grant(self, grant_id: str, status: GrantStatus) -> bool:
         """Move a pending, unrevoked grant to ``status``; False if it was not pending."""
-        changed = await self._write(lambda conn: conn.execute(
-            "UPDATE access_grants SET status = ? WHERE id = ? AND status = ?"
-            " AND revoked_at IS NULL",
-            (status.value, grant_id, GrantStatus.PENDING.value),
-        ).rowcount)
+        changed = await self._write(
+            lambda conn: (
+                conn.execute(
+                    "UPDATE access_grants SET status = ? WHERE id = ? AND status = ?"
+                    " AND revoked_at IS NULL",
+                    (status.value, grant_id, GrantStatus.PENDING.value),
+                ).rowcount
+            )
+        )
         return changed == 1
 
     async def touch(self, grant_id: str, now: float) -> None:
-        await self._write(lambda conn: conn.execute(
-            "UPDATE access_grants SET last_seen = ? WHERE id = ?", (now, grant_id)
-        ))
+        await self._write(
+            lambda conn: conn.execute(
+                "UPDATE access_grants SET last_seen = ? WHERE id = ?", (now, grant_id)
+            )
+        )
 
     async def revoke(
         self, *, invitation_ids: Iterable[str] = (), grant_ids: Iterable[str] = (), now: float
@@ -267,14 +325,17 @@ class AccessStore:
 
         def apply(conn: sqlite3.Connection) -> tuple[list[str], list[str]]:
             done_inv = [
-                i for i in inv_ids
+                i
+                for i in inv_ids
                 if conn.execute(
                     "UPDATE access_invitations SET revoked_at = ? WHERE id = ?"
-                    " AND revoked_at IS NULL", (now, i),
+                    " AND revoked_at IS NULL",
+                    (now, i),
                 ).rowcount
             ]
             done_grants = [
-                g for g in grant_ids
+                g
+                for g in grant_ids
                 if conn.execute(
                     "UPDATE access_grants SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
                     (now, g),
@@ -310,7 +371,9 @@ class AccessStore:
         seq = await self._write(apply)
         return AuditEvent(seq, at, kind, principal_id, path, client_address, json.loads(text))
 
-    async def audit(self, *, kind: str | None = None, since: float | None = None) -> list[AuditEvent]:
+    async def audit(
+        self, *, kind: str | None = None, since: float | None = None
+    ) -> list[AuditEvent]:
         """Events in the order they were appended, optionally of one kind / at or after ``since``."""
         clauses: list[str] = []
         args: list[Any] = []
@@ -321,8 +384,11 @@ class AccessStore:
             clauses.append("at >= ?")
             args.append(since)
         where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
-        rows = await self._read(lambda conn: conn.execute(
-            "SELECT seq, at, kind, principal_id, path, client_address, detail"
-            f" FROM access_audit {where} ORDER BY seq", args,
-        ).fetchall())
+        rows = await self._read(
+            lambda conn: conn.execute(
+                "SELECT seq, at, kind, principal_id, path, client_address, detail"
+                f" FROM access_audit {where} ORDER BY seq",
+                args,
+            ).fetchall()
+        )
         return [_event(r) for r in rows]

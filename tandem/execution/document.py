@@ -85,7 +85,11 @@ class ExecutionDocument:
 
     def kernel(self) -> dict[str, Any]:
         value = self.state_map.get("kernel")
-        return dict(value) if isinstance(value, dict) else {"status": KernelStatus.NONE.value, "name": "", "display_name": ""}
+        return (
+            dict(value)
+            if isinstance(value, dict)
+            else {"status": KernelStatus.NONE.value, "name": "", "display_name": ""}
+        )
 
     def publish_queue(self, runs: Iterable[Run], changed: Iterable[Run] = ()) -> None:
         """The queue and the cell states of ``changed`` runs, in one transaction."""
@@ -102,15 +106,27 @@ class ExecutionDocument:
         if run.state is CellState.IDLE and run.msg_id is None:
             # Dropped before it started (interrupt, restart, revocation): the cell's last
             # real run, if any, is what it shows again.
-            value.update(state=CellState.IDLE.value, run_id=value.pop("previous_run_id", None),
-                         by=value.pop("previous_by", None), **extra)
+            value.update(
+                state=CellState.IDLE.value,
+                run_id=value.pop("previous_run_id", None),
+                by=value.pop("previous_by", None),
+                **extra,
+            )
         else:
-            if run.state is CellState.QUEUED and value.get("state", CellState.IDLE.value) == CellState.IDLE.value:
-                value["previous_run_id"], value["previous_by"] = value.get("run_id"), value.get("by")
+            if (
+                run.state is CellState.QUEUED
+                and value.get("state", CellState.IDLE.value) == CellState.IDLE.value
+            ):
+                value["previous_run_id"], value["previous_by"] = (
+                    value.get("run_id"),
+                    value.get("by"),
+                )
             elif run.state is CellState.RUNNING:
                 value.pop("previous_run_id", None)
                 value.pop("previous_by", None)
-            value.update(state=run.state.value, run_id=run.run_id, by=run.requester.public(), **extra)
+            value.update(
+                state=run.state.value, run_id=run.run_id, by=run.requester.public(), **extra
+            )
         self.state_map[key] = value
         cell = self.cell(run.cell_id)
         if cell is not None and cell.get("cell_type") == "code":
@@ -130,12 +146,19 @@ class ExecutionDocument:
         """After a restart nothing runs: clear queued/running marks left in the document."""
         state = self.state_map
         stale = [
-            key for key, value in state.items()
-            if key.startswith("cell:") and isinstance(value, dict)
+            key
+            for key, value in state.items()
+            if key.startswith("cell:")
+            and isinstance(value, dict)
             and (value.get("state") != CellState.IDLE.value or value.get("input"))
         ]
         running = [c for c in self.room.document.ycells if c.get("execution_state") == "running"]
-        if not stale and not running and not state.get("queue") and self.kernel()["status"] == KernelStatus.NONE.value:
+        if (
+            not stale
+            and not running
+            and not state.get("queue")
+            and self.kernel()["status"] == KernelStatus.NONE.value
+        ):
             return
         with self.change():
             for key in stale:
@@ -218,7 +241,9 @@ class OutputWriter:
             if info.clear_pending:
                 self._clear(outputs, info)
             if msg_type == "stream":
-                self._append_stream(outputs, info, str(content.get("name", "stdout")), str(content.get("text", "")))
+                self._append_stream(
+                    outputs, info, str(content.get("name", "stdout")), str(content.get("text", ""))
+                )
             else:
                 self._append_output(outputs, info, msg_type, content)
             if msg_type == "execute_result" and content.get("execution_count") is not None:
@@ -251,7 +276,11 @@ class OutputWriter:
             text = data[:room].decode("utf-8", errors="ignore")
         if text:
             last = outputs[len(outputs) - 1] if len(outputs) else None
-            if isinstance(last, Map) and last.get("output_type") == "stream" and last.get("name") == name:
+            if (
+                isinstance(last, Map)
+                and last.get("output_type") == "stream"
+                and last.get("name") == name
+            ):
                 existing = last.get("text")
                 if isinstance(existing, Text):
                     existing += text
@@ -264,7 +293,9 @@ class OutputWriter:
         if cut:
             self._truncate(outputs, info)
 
-    def _append_output(self, outputs: Array, info: _CellOutputs, msg_type: str, content: dict[str, Any]) -> None:
+    def _append_output(
+        self, outputs: Array, info: _CellOutputs, msg_type: str, content: dict[str, Any]
+    ) -> None:
         if info.truncated:
             return
         output = _output_of(msg_type, content)
@@ -275,7 +306,9 @@ class OutputWriter:
         outputs.append(Map(output))
         info.size += size
         transient = content.get("transient") or {}
-        info.display_ids.append(transient.get("display_id") if isinstance(transient, dict) else None)
+        info.display_ids.append(
+            transient.get("display_id") if isinstance(transient, dict) else None
+        )
 
     def _update_display(self, content: dict[str, Any]) -> None:
         transient = content.get("transient") or {}

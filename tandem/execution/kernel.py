@@ -187,17 +187,30 @@ class NotebookKernel:
             except asyncio.TimeoutError:
                 kernel = self._kernel()
                 if kernel is None or not await kernel.is_alive():
-                    await self._write_error(run, "KernelDied", "The kernel died while running this cell.")
+                    await self._write_error(
+                        run, "KernelDied", "The kernel died while running this cell."
+                    )
                     run.failed = True
                     await self._drop_kernel(KernelStatus.DEAD)
                     return
 
     async def _write_error(self, run: Run, ename: str, evalue: str) -> None:
         assert self._writer is not None
-        self._writer.apply([(run.cell_id, {
-            "header": {"msg_type": "error"},
-            "content": {"ename": ename, "evalue": evalue, "traceback": [f"{ename}: {evalue}"]},
-        })])
+        self._writer.apply(
+            [
+                (
+                    run.cell_id,
+                    {
+                        "header": {"msg_type": "error"},
+                        "content": {
+                            "ename": ename,
+                            "evalue": evalue,
+                            "traceback": [f"{ename}: {evalue}"],
+                        },
+                    },
+                )
+            ]
+        )
 
     async def _abandon(self) -> None:
         """Every run ends (not run); used when the server cannot go on or shuts down."""
@@ -235,7 +248,9 @@ class NotebookKernel:
             else:
                 kernel = self._kernel()
                 self.kernel_name = kernel.kernel_name
-                self.display_name = kernel.kernel_spec.display_name if kernel.kernel_spec else kernel.kernel_name
+                self.display_name = (
+                    kernel.kernel_spec.display_name if kernel.kernel_spec else kernel.kernel_name
+                )
             await self._connect()
             doc.set_kernel(KernelStatus.IDLE, self.kernel_name, self.display_name)
 
@@ -366,15 +381,20 @@ class NotebookKernel:
             doc = await self.document()
             room = doc.room
             if not run.can_answer_input or not self._present(room, run):
-                await self._fail_input(run, "input() needs the person who ran the cell, and they are not connected.")
+                await self._fail_input(
+                    run, "input() needs the person who ran the cell, and they are not connected."
+                )
                 continue
             run.input_pending = True
-            doc.set_cell(run, input={
-                "prompt": str(content.get("prompt", "")),
-                "password": bool(content.get("password", False)),
-                "username": run.requester.username,
-                "run_id": run.run_id,
-            })
+            doc.set_cell(
+                run,
+                input={
+                    "prompt": str(content.get("prompt", "")),
+                    "password": bool(content.get("password", False)),
+                    "username": run.requester.username,
+                    "run_id": run.run_id,
+                },
+            )
             self._input_watch = asyncio.create_task(self._watch_input(run))
 
     async def _watch_input(self, run: Run) -> None:

@@ -148,7 +148,12 @@ class ExecutionService:
     # -- requests ------------------------------------------------------------------------
 
     async def run(
-        self, path: str, cells: list[CellRequest], requester: Requester, *, can_answer_input: bool = True
+        self,
+        path: str,
+        cells: list[CellRequest],
+        requester: Requester,
+        *,
+        can_answer_input: bool = True,
     ) -> list[Run]:
         """Queue ``cells`` in order. Every source is checked before anything is queued."""
         notebook = self.notebook(self.file_id_of(path))
@@ -161,13 +166,22 @@ class ExecutionService:
                 raise UnknownCell(request.cell_id)
             if request.source_hash is not None and source_hash(source) != request.source_hash:
                 raise SourceChanged(request.cell_id)
-            runs.append(Run(request.cell_id, source, requester, batch=batch if len(cells) > 1 else "",
-                            can_answer_input=can_answer_input))
+            runs.append(
+                Run(
+                    request.cell_id,
+                    source,
+                    requester,
+                    batch=batch if len(cells) > 1 else "",
+                    can_answer_input=can_answer_input,
+                )
+            )
         self._hold(notebook)
         await notebook.enqueue(runs)
         return runs
 
-    async def run_on_kernel(self, kernel_id: str, file_id: str, cell_id: str, code: str | None, requester: Requester) -> Run:
+    async def run_on_kernel(
+        self, kernel_id: str, file_id: str, cell_id: str, code: str | None, requester: Requester
+    ) -> Run:
         """JupyterLab's server-side execution: run ``cell_id`` on the session's kernel."""
         notebook = self.notebook(file_id)
         doc = await notebook.document()
@@ -205,7 +219,11 @@ class ExecutionService:
     async def answer_input(self, path: str, run_id: str, value: str, requester: Requester) -> bool:
         notebook = self.notebook(self.file_id_of(path))
         run = notebook.current
-        if run is None or run.run_id != run_id or run.requester.principal_id != requester.principal_id:
+        if (
+            run is None
+            or run.run_id != run_id
+            or run.requester.principal_id != requester.principal_id
+        ):
             return False
         return await notebook.answer_input(run_id, value)
 
@@ -250,7 +268,11 @@ class ExecutionService:
             await asyncio.sleep(min(max(self.idle_timeout / 4, 0.5), 60.0))
             now = time.monotonic()
             for file_id, notebook in list(self.notebooks.items()):
-                if notebook.kernel_id and not notebook.busy and now - notebook.last_activity > self.idle_timeout:
+                if (
+                    notebook.kernel_id
+                    and not notebook.busy
+                    and now - notebook.last_activity > self.idle_timeout
+                ):
                     self.log.info("culling the idle kernel of %s", file_id)
                     await self._shutdown_notebook(notebook)
 

@@ -74,8 +74,13 @@ class _ExecutionHandler(ReadyMixin, APIHandler):
         user = self.current_user
         identity = identity_of(user)
         if isinstance(user, GuestUser) and user.principal is not None:
-            return Requester(user.principal.id, identity["username"], identity["name"], identity["color"],
-                             principal=user.principal)
+            return Requester(
+                user.principal.id,
+                identity["username"],
+                identity["name"],
+                identity["color"],
+                principal=user.principal,
+            )
         return Requester(OWNER, identity["username"], identity["name"], identity["color"])
 
     def notebook_path(self, raw: str) -> str:
@@ -99,8 +104,12 @@ class _ExecutionHandler(ReadyMixin, APIHandler):
             return
         for run in runs:
             await access.record(
-                AuditKind.EXECUTION_REQUESTED, run.requester.principal_id, path,
-                self.request.remote_ip, cell_id=run.cell_id, source_hash=source_hash(run.source),
+                AuditKind.EXECUTION_REQUESTED,
+                run.requester.principal_id,
+                path,
+                self.request.remote_ip,
+                cell_id=run.cell_id,
+                source_hash=source_hash(run.source),
                 run_id=run.run_id,
             )
 
@@ -138,8 +147,14 @@ class ExecutionActionHandler(_ExecutionHandler):
             raise web.HTTPError(400, "cells must be a non-empty list of {id, source_hash}")
         requests = []
         for cell in cells:
-            if not isinstance(cell, dict) or not isinstance(cell.get("id"), str) or not HASH.match(str(cell.get("source_hash", ""))):
-                raise web.HTTPError(400, "each cell needs an id and a source_hash (SHA-256 hex of its source)")
+            if (
+                not isinstance(cell, dict)
+                or not isinstance(cell.get("id"), str)
+                or not HASH.match(str(cell.get("source_hash", "")))
+            ):
+                raise web.HTTPError(
+                    400, "each cell needs an id and a source_hash (SHA-256 hex of its source)"
+                )
             requests.append(CellRequest(cell["id"], cell["source_hash"]))
         try:
             runs = await self.execution.run(path, requests, self.requester())
@@ -204,7 +219,9 @@ class KernelExecuteHandler(_ExecutionHandler):
         if path is None:
             raise web.HTTPError(404, "no such document")
         try:
-            run = await self.execution.run_on_kernel(kernel_id, file_id, cell_id, code, self.requester())
+            run = await self.execution.run_on_kernel(
+                kernel_id, file_id, cell_id, code, self.requester()
+            )
         except SourceChanged as exc:
             raise web.HTTPError(409, str(exc)) from exc
         except UnknownCell as exc:
@@ -222,7 +239,10 @@ class KernelRequestHandler(_ExecutionHandler):
             run = notebook.finished.get(run_id)
             if run is not None:
                 return self.finish(_reply(run))
-            if any(r.run_id == run_id for r in ([notebook.current] if notebook.current else []) + list(notebook.queue)):
+            if any(
+                r.run_id == run_id
+                for r in ([notebook.current] if notebook.current else []) + list(notebook.queue)
+            ):
                 self.set_status(202)
                 self.set_header("Location", self.request.path)
                 return self.finish({"status": "pending"})

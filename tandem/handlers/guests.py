@@ -29,8 +29,12 @@ async def guest_decision(handler: Any, path: str, action: str) -> tuple[bool, fl
     decision = await access.authorize(user.principal, action, resolved)
     if not decision.allowed:
         await access.record(
-            AuditKind.ACCESS_DENIED, user.principal.id, resolved,
-            handler.request.remote_ip, action=action, reason=decision.reason,
+            AuditKind.ACCESS_DENIED,
+            user.principal.id,
+            resolved,
+            handler.request.remote_ip,
+            action=action,
+            reason=decision.reason,
         )
         return False, None, ""
     now = access.clock()

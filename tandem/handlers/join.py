@@ -82,7 +82,9 @@ INVALID_BODY = _card(
 
 
 def _iso(epoch: float) -> str:
-    return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).isoformat(timespec="seconds")
+    return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).isoformat(
+        timespec="seconds"
+    )
 
 
 def _time(epoch: float) -> str:
@@ -108,7 +110,11 @@ class GuestPage(ReadyMixin, PageMixin, JupyterHandler):
         self.set_header("Referrer-Policy", "no-referrer")
 
     def page(self, title: str, body: str, page: str) -> None:
-        self.finish(render_page(base_url=self.base_url, title=title, bundle="join", body=body, data={"page": page}))
+        self.finish(
+            render_page(
+                base_url=self.base_url, title=title, bundle="join", body=body, data={"page": page}
+            )
+        )
 
 
 class JoinHandler(GuestPage):
@@ -136,10 +142,15 @@ class JoinHandler(GuestPage):
         what = "folder" if invitation.scope_is_folder else "notebook"
         role = invitation.role.value
         owner = html.escape(owner_display_name(self.settings.get("tandem")))
-        warning = f'<p class="warning" role="note">{html.escape(RUN_WARNING)}</p>' if role == "run" else ""
+        warning = (
+            f'<p class="warning" role="note">{html.escape(RUN_WARNING)}</p>'
+            if role == "run"
+            else ""
+        )
         approval = (
             "<p>The owner will be asked to let you in after you join.</p>"
-            if invitation.approval_required else ""
+            if invitation.approval_required
+            else ""
         )
         anonymous = invitation.anonymous_allowed
         hint = '<span class="hint">Leave it empty to join anonymously.</span>' if anonymous else ""
@@ -153,7 +164,7 @@ class JoinHandler(GuestPage):
             '<form method="post" class="join-form">'
             f'<label for="name">Your name</label>{hint}'
             '<input id="name" name="name" maxlength="64" autocomplete="name" autofocus'
-            f'{"" if anonymous else " required"}>'
+            f"{'' if anonymous else ' required'}>"
             f'{self.xsrf_form_html()}<button type="submit" class="primary">Join</button></form>'
             "</div></main>"
         )
@@ -170,15 +181,23 @@ class JoinHandler(GuestPage):
         except RateLimited as exc:
             self.set_status(429)
             self.set_header("Retry-After", str(int(exc.retry_after) + 1))
-            return self.page("Too many attempts", _card("Too many attempts", "Wait a minute and try again."), "error")
+            return self.page(
+                "Too many attempts",
+                _card("Too many attempts", "Wait a minute and try again."),
+                "error",
+            )
         except (InvalidName, InvalidRequest) as exc:
             self.set_status(400)
             return self.page("Cannot join", _card("Cannot join", html.escape(str(exc))), "error")
         except InvalidInvitation:
             return self.invalid()
         self.set_cookie(
-            GUEST_COOKIE, session, httponly=True, samesite="Strict",
-            secure=self.request.protocol == "https", path=self.base_url,
+            GUEST_COOKIE,
+            session,
+            httponly=True,
+            samesite="Strict",
+            secure=self.request.protocol == "https",
+            path=self.base_url,
         )
         if grant.status is GrantStatus.PENDING:
             return self.redirect(self.base_url + "tandem/waiting", status=303)
@@ -209,7 +228,11 @@ async def waiting_state(handler: Any) -> WaitingState:
         return WaitingState("admitted", target_of(handler.base_url, latest), latest.scope_path)
     if latest.status is GrantStatus.REFUSED:
         return WaitingState("refused", None, latest.scope_path)
-    if latest.status is GrantStatus.PENDING and latest.revoked_at is None and now < latest.expires_at:
+    if (
+        latest.status is GrantStatus.PENDING
+        and latest.revoked_at is None
+        and now < latest.expires_at
+    ):
         return WaitingState("pending", None, latest.scope_path)
     return WaitingState("ended")
 
@@ -224,15 +247,24 @@ class WaitingHandler(GuestPage):
         what = f'<b class="path">{html.escape(state.path or "")}</b>'
         live = f' id="waiting" data-status="{state.status}" aria-live="polite"'
         if state.status == "pending":
-            title, text = f"Waiting for {owner}", (
-                f"You asked to join {what}. This page moves on by itself as soon as you are let in."
+            title, text = (
+                f"Waiting for {owner}",
+                (
+                    f"You asked to join {what}. This page moves on by itself as soon as you are let in."
+                ),
             )
         elif state.status == "refused":
-            title, text = "Your request was refused", f"{html.escape(owner)} did not let you in to {what}."
+            title, text = (
+                "Your request was refused",
+                f"{html.escape(owner)} did not let you in to {what}.",
+            )
         else:
-            title, text = "You do not have access", (
-                "Your access has ended, or this browser never joined. "
-                "Ask the person who shared it for a new link."
+            title, text = (
+                "You do not have access",
+                (
+                    "Your access has ended, or this browser never joined. "
+                    "Ask the person who shared it for a new link."
+                ),
             )
         self.page(title, _card(title, text, attributes=live), "waiting")
 

@@ -16,7 +16,6 @@ import asyncio
 import os
 from dataclasses import asdict, dataclass
 from typing import Any
-
 from urllib.parse import urlencode
 
 from jupyter_server.auth.decorator import allow_unauthenticated
@@ -82,9 +81,7 @@ def _crumbs(path: str, top: str = "") -> list[dict[str, str]]:
     """Breadcrumbs for ``path`` from ``top`` (exclusive of anything above it) down."""
     parts = path.split("/") if path else []
     start = len(top.split("/")) - 1 if top else 0
-    return [
-        {"name": parts[i], "path": "/".join(parts[: i + 1])} for i in range(start, len(parts))
-    ]
+    return [{"name": parts[i], "path": "/".join(parts[: i + 1])} for i in range(start, len(parts))]
 
 
 class HomeHandler(ReadyMixin, PageMixin, JupyterHandler):
@@ -100,19 +97,30 @@ class HomeHandler(ReadyMixin, PageMixin, JupyterHandler):
             return self.redirect(f"{self.get_login_url()}?{next_url}")
         self.xsrf_token  # sets the _xsrf cookie the page's requests echo back
         if is_owner(user):
-            return self.finish(render_page(
-                base_url=self.base_url, title="Notebooks", bundle="owner", data={"page": "home"},
-            ))
+            return self.finish(
+                render_page(
+                    base_url=self.base_url,
+                    title="Notebooks",
+                    bundle="owner",
+                    data={"page": "home"},
+                )
+            )
         grants = await _valid_grants(self)
-        if len({(g.scope_path, g.scope_is_folder) for g in grants}) == 1 and not self.get_query_argument("path", ""):
+        if len(
+            {(g.scope_path, g.scope_is_folder) for g in grants}
+        ) == 1 and not self.get_query_argument("path", ""):
             only = grants[0]
             if not only.scope_is_folder:
                 return self.redirect(editor_url(self.base_url, only.scope_path))
             return self.redirect(folder_url(self.base_url, only.scope_path))
-        self.finish(render_page(
-            base_url=self.base_url, title="Shared with you", bundle="join",
-            data={"page": "shared", "name": getattr(user, "name", "")},
-        ))
+        self.finish(
+            render_page(
+                base_url=self.base_url,
+                title="Shared with you",
+                bundle="join",
+                data={"page": "shared", "name": getattr(user, "name", "")},
+            )
+        )
 
 
 class OwnerPageHandler(ReadyMixin, PageMixin, JupyterHandler):
@@ -123,9 +131,14 @@ class OwnerPageHandler(ReadyMixin, PageMixin, JupyterHandler):
         if not is_owner(self.current_user):
             raise web.HTTPError(403, "owner only")
         self.xsrf_token
-        self.finish(render_page(
-            base_url=self.base_url, title=OWNER_PAGES[page], bundle="owner", data={"page": page},
-        ))
+        self.finish(
+            render_page(
+                base_url=self.base_url,
+                title=OWNER_PAGES[page],
+                bundle="owner",
+                data={"page": page},
+            )
+        )
 
 
 async def _valid_grants(handler: Any) -> list[Grant]:
@@ -138,8 +151,12 @@ async def _valid_grants(handler: Any) -> list[Grant]:
     now = access.clock()
     grants = await access.grants_for_session_hash(user.principal.id)
     return [
-        g for g in grants
-        if g.valid(now) and authorize(principal=user.principal, action=Action.READ, path=g.scope_path, grants=grants, now=now)
+        g
+        for g in grants
+        if g.valid(now)
+        and authorize(
+            principal=user.principal, action=Action.READ, path=g.scope_path, grants=grants, now=now
+        )
     ]
 
 
@@ -167,7 +184,11 @@ class FilesHandler(ReadyMixin, APIHandler):
             self.contents_manager, "allow_hidden", False
         ):
             raise web.HTTPError(404, "no such folder")  # hidden, as Jupyter hides it
-        real = os.path.join(os.path.realpath(access.root_dir), *resolved.split("/")) if resolved else access.root_dir
+        real = (
+            os.path.join(os.path.realpath(access.root_dir), *resolved.split("/"))
+            if resolved
+            else access.root_dir
+        )
         if not os.path.exists(real):
             raise web.HTTPError(404, "no such folder")
         if not os.path.isdir(real):
@@ -181,18 +202,22 @@ class FilesHandler(ReadyMixin, APIHandler):
         if not is_owner(user):
             found = await self._inside_grants(found)
             top = self._top_of(path, await _valid_grants(self))
-        self.finish({
-            "path": path,
-            "crumbs": _crumbs(path, top),
-            "entries": [asdict(entry) for entry, _ in found],
-        })
+        self.finish(
+            {
+                "path": path,
+                "crumbs": _crumbs(path, top),
+                "entries": [asdict(entry) for entry, _ in found],
+            }
+        )
 
     async def _shared_items(self) -> dict[str, Any]:
         items: dict[str, Entry] = {}
         for g in sorted(await _valid_grants(self), key=lambda g: g.scope_path):
             kind = "folder" if g.scope_is_folder else "notebook"
             name = g.scope_path.rsplit("/", 1)[-1]
-            items.setdefault(g.scope_path, Entry(name, g.scope_path, kind, g.role.value, g.expires_at))
+            items.setdefault(
+                g.scope_path, Entry(name, g.scope_path, kind, g.role.value, g.expires_at)
+            )
         return {"path": "", "crumbs": [], "entries": [asdict(e) for e in items.values()]}
 
     async def _inside_grants(self, found: list[tuple[Entry, str]]) -> list[tuple[Entry, str]]:
@@ -203,15 +228,21 @@ class FilesHandler(ReadyMixin, APIHandler):
         grants = await access.grants_for_session_hash(user.principal.id)
         now = access.clock()
         return [
-            (entry, resolved) for entry, resolved in found
-            if authorize(principal=user.principal, action=Action.READ, path=resolved, grants=grants, now=now)
+            (entry, resolved)
+            for entry, resolved in found
+            if authorize(
+                principal=user.principal, action=Action.READ, path=resolved, grants=grants, now=now
+            )
         ]
 
     @staticmethod
     def _top_of(path: str, grants: list[Grant]) -> str:
         """The shared folder a guest's ``path`` is in (breadcrumbs start there)."""
-        tops = [g.scope_path for g in grants if g.scope_is_folder
-                and (path == g.scope_path or path.startswith(g.scope_path + "/"))]
+        tops = [
+            g.scope_path
+            for g in grants
+            if g.scope_is_folder and (path == g.scope_path or path.startswith(g.scope_path + "/"))
+        ]
         return min(tops, key=len) if tops else path
 
 
@@ -233,13 +264,18 @@ class PresenceHandler(ReadyMixin, APIHandler):
             people: dict[str, dict[str, Any]] = {}
             for peer in list(room.peers.values()):
                 who = peer.identity
-                people.setdefault(str(who.get("username")), {
-                    "name": who.get("display_name") or who.get("name"),
-                    "initials": who.get("initials"),
-                    "color": who.get("color"),
-                    "role": who.get("role"),
-                })
-            rooms.append({"path": path, "people": sorted(people.values(), key=lambda p: str(p["name"]))})
+                people.setdefault(
+                    str(who.get("username")),
+                    {
+                        "name": who.get("display_name") or who.get("name"),
+                        "initials": who.get("initials"),
+                        "color": who.get("color"),
+                        "role": who.get("role"),
+                    },
+                )
+            rooms.append(
+                {"path": path, "people": sorted(people.values(), key=lambda p: str(p["name"]))}
+            )
         self.finish({"rooms": sorted(rooms, key=lambda r: r["path"])})
 
 

@@ -68,7 +68,8 @@ def render_page(
     """A full page. ``body`` is trusted HTML (escape what goes into it); ``data`` becomes
     ``data-*`` attributes on ``<body>`` (escaped here) for the bundle to read."""
     attributes = "".join(
-        f' data-{key}="{html.escape(str(value))}"' for key, value in {"base-url": base_url, **(data or {})}.items()
+        f' data-{key}="{html.escape(str(value))}"'
+        for key, value in {"base-url": base_url, **(data or {})}.items()
     )
     style = bundle or "join"
     script = (

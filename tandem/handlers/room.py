@@ -175,7 +175,11 @@ class RoomHandler(ReadyMixin, WebSocketMixin, WebSocketHandler, JupyterHandler):
 
 
 def _session_reason(reason: str, session_id: str, error: str) -> str:
-    payload = {"reason": reason, "sessionId": session_id[:36], "reloadable": reason != "initialization_error"}
+    payload = {
+        "reason": reason,
+        "sessionId": session_id[:36],
+        "reloadable": reason != "initialization_error",
+    }
     text = json.dumps(payload, separators=(",", ":"))
     room_left = MAX_REASON - len(text.encode()) - len(',"errorReason":""')
     if room_left > 0 and error:

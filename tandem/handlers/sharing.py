@@ -16,7 +16,13 @@ from ..access import AccessError, InvalidRequest, InvalidScope, NotFound
 from ..auth import GuestUser, access_of
 from .ready import ReadyMixin, json_object
 
-__all__ = ["AuditHandler", "GrantHandler", "GrantsHandler", "InvitationHandler", "InvitationsHandler"]
+__all__ = [
+    "AuditHandler",
+    "GrantHandler",
+    "GrantsHandler",
+    "InvitationHandler",
+    "InvitationsHandler",
+]
 
 
 def _plain(record: Any) -> dict[str, Any]:
@@ -63,7 +69,15 @@ class InvitationsHandler(OwnerHandler):
     async def post(self) -> None:
         access = self.owner_only()
         data = self.body()
-        allowed = {"path", "role", "expires_in", "max_uses", "approval_required", "anonymous_allowed", "label"}
+        allowed = {
+            "path",
+            "role",
+            "expires_in",
+            "max_uses",
+            "approval_required",
+            "anonymous_allowed",
+            "label",
+        }
         unknown = set(data) - allowed
         if unknown or not isinstance(data.get("path"), str):
             raise InvalidRequest(f"expected a path and only {sorted(allowed)}")

@@ -90,11 +90,19 @@ class DocumentRoom(Room):
                 # The file is one Tandem wrote; the history holds later edits: save them.
                 self.log.info("%s: recovered edits not yet saved; saving them", self._path)
                 current_pair = on_disk == history.file_fingerprint
-                self._base_update = (history.base_update if current_pair else history.prev_base) or b""
+                self._base_update = (
+                    history.base_update if current_pair else history.prev_base
+                ) or b""
                 self._synced_fingerprint = on_disk
                 self._note_edit()
             elif history.base_update and not self._replaced_wholesale(current, snapshot.content):
-                self.log.info("%s: changed on disk while closed; merging (%s vs %s/%s)", self._path, on_disk, history.file_fingerprint, history.prev_fingerprint)
+                self.log.info(
+                    "%s: changed on disk while closed; merging (%s vs %s/%s)",
+                    self._path,
+                    on_disk,
+                    history.file_fingerprint,
+                    history.prev_fingerprint,
+                )
                 self._base_update = history.base_update
                 self._merge_file(snapshot.content)
             else:
@@ -112,7 +120,9 @@ class DocumentRoom(Room):
                 for update in updates:
                     self.doc.apply_update(update)
         except Exception as exc:  # a damaged history is treated as lost, never half-used
-            self.log.error("stored history of %s does not apply (%r); starting a new epoch", self.key, exc)
+            self.log.error(
+                "stored history of %s does not apply (%r); starting a new epoch", self.key, exc
+            )
             self._reset_doc()
             return False
         self._pending = list(updates)
@@ -179,7 +189,9 @@ class DocumentRoom(Room):
         """Fold the log into one snapshot (plus updates still waiting for dependencies)."""
         if self._log_count <= 1 or not self.epoch:
             return None
-        self._tail = self.store.compact(self.key, self.epoch, self.doc.get_update(), self.still_pending())
+        self._tail = self.store.compact(
+            self.key, self.epoch, self.doc.get_update(), self.still_pending()
+        )
         self._log_count, self._log_since = 1, None
         return self._tail
 
@@ -201,7 +213,9 @@ class DocumentRoom(Room):
         if self._save_timer is not None:
             self._save_timer.cancel()
         loop = asyncio.get_running_loop()
-        self._save_timer = loop.call_later(max(delay, 0), lambda: asyncio.ensure_future(self.save()))
+        self._save_timer = loop.call_later(
+            max(delay, 0), lambda: asyncio.ensure_future(self.save())
+        )
 
     async def save(self) -> str:
         """Write the document to its file now. Returns "success", "skipped" or "failed"."""
@@ -248,7 +262,10 @@ class DocumentRoom(Room):
                 self._set_state(dirty=False, hash=saved.hash)
             else:
                 self._note_edit()
-            if self._log_since is not None and time.monotonic() - self._log_since > self.settings.compact_age:
+            if (
+                self._log_since is not None
+                and time.monotonic() - self._log_since > self.settings.compact_age
+            ):
                 self.compact()
             self._notify_saved()
             return "success"
@@ -269,7 +286,9 @@ class DocumentRoom(Room):
         ``self._base_update``; recorded durably in order with the updates."""
         self._synced_fingerprint = fingerprint
         if self.epoch:
-            self._tail = self.store.mark_synced(self.key, self.epoch, fingerprint, self._base_update)
+            self._tail = self.store.mark_synced(
+                self.key, self.epoch, fingerprint, self._base_update
+            )
 
     def _set_state(self, **values: Any) -> None:
         state = self.document.ystate

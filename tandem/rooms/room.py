@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator, Protocol
+from typing import Any, Protocol
 
 from pycrdt import Doc, TransactionEvent, get_update
 
@@ -148,7 +148,9 @@ class Room:
         elif sync_type in (SyncType.STEP2, SyncType.UPDATE):
             if not peer.can_write:
                 self.dropped_updates += 1
-                self.log.warning("dropped update from read-only peer %s in %s", peer.peer_id, self.room_id)
+                self.log.warning(
+                    "dropped update from read-only peer %s in %s", peer.peer_id, self.room_id
+                )
                 for hook in self.on_denied:
                     hook(peer, "document update from a read-only peer")
                 return
@@ -241,7 +243,9 @@ class Room:
         changes, self._captured = self._captured, []
         return changes
 
-    def _commit(self, changes: list[bytes], origin: Peer | None, keep: list[bytes] | None = None) -> asyncio.Future[None]:
+    def _commit(
+        self, changes: list[bytes], origin: Peer | None, keep: list[bytes] | None = None
+    ) -> asyncio.Future[None]:
         """Persist ``changes`` (and ``keep``, stored but not relayed); relay once durable."""
         if not changes and not keep:
             return _done()

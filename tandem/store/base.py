@@ -52,16 +52,22 @@ class DocumentStore(Protocol):
     async def load(self, key: str) -> DocumentHistory | None:
         """The document's history, or None if the store has none."""
 
-    def reset(self, key: str, epoch: str, snapshot: bytes, fingerprint: str | None) -> asyncio.Future[None]:
+    def reset(
+        self, key: str, epoch: str, snapshot: bytes, fingerprint: str | None
+    ) -> asyncio.Future[None]:
         """Start a new epoch whose whole history is ``snapshot``; older history is dropped."""
 
     def append(self, key: str, epoch: str, update: bytes) -> asyncio.Future[None]:
         """Append one update to the log (group-committed with its neighbours)."""
 
-    def compact(self, key: str, epoch: str, snapshot: bytes, keep: list[bytes]) -> asyncio.Future[None]:
+    def compact(
+        self, key: str, epoch: str, snapshot: bytes, keep: list[bytes]
+    ) -> asyncio.Future[None]:
         """Replace the log enqueued so far with ``snapshot`` followed by ``keep``."""
 
-    def mark_synced(self, key: str, epoch: str, fingerprint: str, base_update: bytes) -> asyncio.Future[None]:
+    def mark_synced(
+        self, key: str, epoch: str, fingerprint: str, base_update: bytes
+    ) -> asyncio.Future[None]:
         """Record that the file holds (or is about to hold) content ``fingerprint``, which the
         document had at ``base_update``; the previous pair is kept as ``prev_*``."""
 

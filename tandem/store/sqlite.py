@@ -148,7 +148,9 @@ class SQLiteStore:
 
     # -- writes ----------------------------------------------------------------------
 
-    def reset(self, key: str, epoch: str, snapshot: bytes, fingerprint: str | None) -> asyncio.Future[None]:
+    def reset(
+        self, key: str, epoch: str, snapshot: bytes, fingerprint: str | None
+    ) -> asyncio.Future[None]:
         def apply(conn: sqlite3.Connection) -> None:
             now = time.time()
             conn.execute("DELETE FROM updates WHERE doc_key = ?", (key,))
@@ -168,7 +170,9 @@ class SQLiteStore:
 
         return self._enqueue(apply)
 
-    def compact(self, key: str, epoch: str, snapshot: bytes, keep: list[bytes]) -> asyncio.Future[None]:
+    def compact(
+        self, key: str, epoch: str, snapshot: bytes, keep: list[bytes]
+    ) -> asyncio.Future[None]:
         def apply(conn: sqlite3.Connection) -> None:
             self._check_epoch(conn, key, epoch)
             conn.execute("DELETE FROM updates WHERE doc_key = ?", (key,))
@@ -180,7 +184,9 @@ class SQLiteStore:
 
         return self._enqueue(apply)
 
-    def mark_synced(self, key: str, epoch: str, fingerprint: str, base_update: bytes) -> asyncio.Future[None]:
+    def mark_synced(
+        self, key: str, epoch: str, fingerprint: str, base_update: bytes
+    ) -> asyncio.Future[None]:
         def apply(conn: sqlite3.Connection) -> None:
             self._check_epoch(conn, key, epoch)
             conn.execute(

@@ -19,9 +19,23 @@ def test_codes_are_long_random_and_url_safe():
 
 @pytest.mark.parametrize(
     "bad",
-    ["", "short", "a" * 31, "a" * 33, "a" * 31 + "=", "a" * 31 + "/", "a" * 31 + "+",
-     "a" * 31 + "\x00", "a" * 31 + "é", " " + "a" * 31, "../" + "a" * 29, None, 12345,
-     b"a" * 32, "a" * 10_000],
+    [
+        "",
+        "short",
+        "a" * 31,
+        "a" * 33,
+        "a" * 31 + "=",
+        "a" * 31 + "/",
+        "a" * 31 + "+",
+        "a" * 31 + "\x00",
+        "a" * 31 + "é",
+        " " + "a" * 31,
+        "../" + "a" * 29,
+        None,
+        12345,
+        b"a" * 32,
+        "a" * 10_000,
+    ],
 )
 def test_malformed_tokens_rejected(bad):
     assert not codes.is_well_formed(bad)

@@ -11,13 +11,26 @@ GUEST = Principal(PrincipalKind.GUEST, "s1", "Ada", "#d62728")
 
 
 def grant(
-    role: Role = Role.EDIT, path: str = "class", folder: bool = True, *, inv: str = "i-1",
-    session: str = "s1", **changes,
+    role: Role = Role.EDIT,
+    path: str = "class",
+    folder: bool = True,
+    *,
+    inv: str = "i-1",
+    session: str = "s1",
+    **changes,
 ) -> Grant:
     g = Grant(
-        id=f"g-{inv}-{role.value}-{path}", invitation_id=inv, guest_session_id=session,
-        display_name="Ada", role=role, scope_path=path, scope_is_folder=folder,
-        created_at=0.0, expires_at=NOW + 60, last_seen=None, revoked_at=None,
+        id=f"g-{inv}-{role.value}-{path}",
+        invitation_id=inv,
+        guest_session_id=session,
+        display_name="Ada",
+        role=role,
+        scope_path=path,
+        scope_is_folder=folder,
+        created_at=0.0,
+        expires_at=NOW + 60,
+        last_seen=None,
+        revoked_at=None,
         status=GrantStatus.ACTIVE,
     )
     return replace(g, **changes)
@@ -46,8 +59,11 @@ def test_no_session_is_denied_everything():
 
 @pytest.mark.parametrize(
     "role, allowed",
-    [(Role.VIEW, {Action.READ}), (Role.EDIT, {Action.READ, Action.WRITE}),
-     (Role.RUN, {Action.READ, Action.WRITE, Action.EXECUTE})],
+    [
+        (Role.VIEW, {Action.READ}),
+        (Role.EDIT, {Action.READ, Action.WRITE}),
+        (Role.RUN, {Action.READ, Action.WRITE, Action.EXECUTE}),
+    ],
 )
 def test_role_matrix_inside_scope(role, allowed):
     for action in Action:
@@ -77,7 +93,9 @@ def test_scope_file_vs_sibling_and_folder_prefix_trick():
     assert not check(Action.READ, "", f)  # the root listing
 
 
-@pytest.mark.parametrize("path", ["class/../notes.ipynb", "/class/lesson.ipynb", "class//x", "class/\x00"])
+@pytest.mark.parametrize(
+    "path", ["class/../notes.ipynb", "/class/lesson.ipynb", "class//x", "class/\x00"]
+)
 def test_unnormalized_paths_denied(path):
     assert check(Action.READ, path, [grant()]).reason == "invalid path"
 
@@ -89,7 +107,10 @@ def test_someone_elses_grant_does_not_count():
 def test_expired_pending_refused_revoked_allow_nothing():
     path = "class/lesson.ipynb"
     assert check(Action.READ, path, [grant()], now=NOW + 60).reason == "expired"
-    assert check(Action.READ, path, [grant(status=GrantStatus.PENDING)]).reason == "waiting for approval"
+    assert (
+        check(Action.READ, path, [grant(status=GrantStatus.PENDING)]).reason
+        == "waiting for approval"
+    )
     assert check(Action.READ, path, [grant(status=GrantStatus.REFUSED)]).reason == "refused"
     assert check(Action.READ, path, [grant(revoked_at=NOW - 1)]).reason == "revoked"
 
@@ -111,6 +132,9 @@ def test_revoked_grant_does_not_cancel_a_separate_invitation():
 
 
 def test_strongest_valid_grant_wins_across_invitations():
-    g = [grant(Role.VIEW, "class", True, inv="i-1"), grant(Role.RUN, "class/lesson.ipynb", False, inv="i-2")]
+    g = [
+        grant(Role.VIEW, "class", True, inv="i-1"),
+        grant(Role.RUN, "class/lesson.ipynb", False, inv="i-2"),
+    ]
     assert check(Action.EXECUTE, "class/lesson.ipynb", g)
     assert not check(Action.EXECUTE, "class/answers.ipynb", g)

@@ -46,8 +46,19 @@ async def test_defaults_view_and_24_hours(service, clock):
     assert code not in repr(inv)
 
 
-@pytest.mark.parametrize("scope", ["../outside", "/etc", "out", "out/private.ipynb",
-                                   "private-link.ipynb", "%2e%2e/outside", "", "nope.ipynb"])
+@pytest.mark.parametrize(
+    "scope",
+    [
+        "../outside",
+        "/etc",
+        "out",
+        "out/private.ipynb",
+        "private-link.ipynb",
+        "%2e%2e/outside",
+        "",
+        "nope.ipynb",
+    ],
+)
 async def test_scope_outside_root_rejected_at_creation(service, scope):
     with pytest.raises(InvalidScope):
         await service.create_invitation(scope)
@@ -55,9 +66,16 @@ async def test_scope_outside_root_rejected_at_creation(service, scope):
 
 
 async def test_bad_parameters_rejected(service):
-    for kwargs in ({"role": "owner"}, {"role": "root"}, {"expires_in": 0},
-                   {"expires_in": 31 * 24 * HOUR}, {"max_uses": 0}, {"max_uses": 1.5},
-                   {"label": "x" * 201}, {"label": "a\x1bb"}):
+    for kwargs in (
+        {"role": "owner"},
+        {"role": "root"},
+        {"expires_in": 0},
+        {"expires_in": 31 * 24 * HOUR},
+        {"max_uses": 0},
+        {"max_uses": 1.5},
+        {"label": "x" * 201},
+        {"label": "a\x1bb"},
+    ):
         with pytest.raises(InvalidRequest):
             await service.create_invitation("class", **kwargs)
 
@@ -121,7 +139,9 @@ async def test_invitations_and_grants_survive_restart(db_path, key, root, clock)
     store = AccessStore(db_path)
     await store.start()
     service = AccessService(store, key, str(root), clock)
-    inv, code = await service.create_invitation("class", role="edit", expires_in=2 * HOUR, max_uses=2)
+    inv, code = await service.create_invitation(
+        "class", role="edit", expires_in=2 * HOUR, max_uses=2
+    )
     session, grant = await join(service, code)
     await store.stop()
 
@@ -189,7 +209,9 @@ async def test_revoke_all(service):
     _, c2 = await service.create_invitation("notes.ipynb", approval_required=True)
     s1, _ = await join(service, c1)
     s2, _ = await join(service, c2)  # pending: its waiting socket must close too
-    assert sorted(await service.revoke_all()) == sorted([service.session_hash(s1), service.session_hash(s2)])
+    assert sorted(await service.revoke_all()) == sorted(
+        [service.session_hash(s1), service.session_hash(s2)]
+    )
     assert not await can(service, s1, Action.READ, "class/lesson.ipynb")
     assert all(i.revoked_at is not None for i in await service.list_invitations())
     assert all(g.revoked_at is not None for g in await service.list_grants())
@@ -257,8 +279,17 @@ async def test_names_validated(service):
     principal, _ = await service.principal_for(session)
     assert principal.kind is PrincipalKind.GUEST and principal.display_name == "Ada Lovelace"
     assert principal.id == service.session_hash(session) and principal.colour.startswith("#")
-    for bad in ("", "   ", None, "x" * 65, "Ada\x00", "Ada\nOwner", "Ada\u202eodnaL",
-                "Ada\u200b", "\x1b[31mred"):
+    for bad in (
+        "",
+        "   ",
+        None,
+        "x" * 65,
+        "Ada\x00",
+        "Ada\nOwner",
+        "Ada\u202eodnaL",
+        "Ada\u200b",
+        "\x1b[31mred",
+    ):
         with pytest.raises(InvalidName):
             await join(service, code, bad)
     assert (await service.list_invitations())[0].uses == 1  # bad names used nothing
@@ -275,8 +306,9 @@ async def test_anonymous_only_when_allowed(service):
 # -- bad input and rate limiting -----------------------------------------------------
 
 
-@pytest.mark.parametrize("code", ["", "x", "a" * 31, "a" * 33, "a" * 31 + "\x00", "../../etc",
-                                  "%41" * 11, "a" * 100_000])
+@pytest.mark.parametrize(
+    "code", ["", "x", "a" * 31, "a" * 33, "a" * 31 + "\x00", "../../etc", "%41" * 11, "a" * 100_000]
+)
 async def test_malformed_codes(service, code):
     with pytest.raises(InvalidInvitation):
         await service.redeem(code, new_session_id(), "Ada", IP)
@@ -326,7 +358,9 @@ async def test_database_never_holds_codes_or_sessions(service, db_path, store):
     secrets_seen = []
     for kwargs in ({}, {"approval_required": True}, {"anonymous_allowed": True}):
         _, code = await service.create_invitation("class", **kwargs)
-        session, grant = await join(service, code, None if kwargs.get("anonymous_allowed") else "Ada")
+        session, grant = await join(
+            service, code, None if kwargs.get("anonymous_allowed") else "Ada"
+        )
         await service.touch(grant.id)
         secrets_seen += [code, session]
     await service.revoke_all()
@@ -347,17 +381,29 @@ async def test_audit_is_complete(service, clock):
     await service.approve(g1.id)
     await service.refuse(g2.id)
     await service.record(AuditKind.ROOM_JOINED, g1.guest_session_id, "class/lesson.ipynb", IP)
-    await service.record(AuditKind.ACCESS_DENIED, g2.guest_session_id, "notes.ipynb", IP,
-                         action="read")
+    await service.record(
+        AuditKind.ACCESS_DENIED, g2.guest_session_id, "notes.ipynb", IP, action="read"
+    )
     await service.revoke_grant(g1.id)
     await service.revoke_path("class")
     await service.revoke_invitation(inv.id)
     await service.revoke_all()
     events = await service.audit()
     assert [e.kind for e in events] == [
-        "invitation_created", "redeem_failed", "redeemed", "approval_asked", "redeemed",
-        "approval_asked", "admitted", "refused", "room_joined", "access_denied",
-        "grant_revoked", "path_revoked", "invitation_revoked", "all_revoked",
+        "invitation_created",
+        "redeem_failed",
+        "redeemed",
+        "approval_asked",
+        "redeemed",
+        "approval_asked",
+        "admitted",
+        "refused",
+        "room_joined",
+        "access_denied",
+        "grant_revoked",
+        "path_revoked",
+        "invitation_revoked",
+        "all_revoked",
     ]
     redeemed = (await service.audit(kind="redeemed"))[0]
     assert redeemed.principal_id == service.session_hash(s1)

@@ -11,18 +11,37 @@ from tandem.store import SQLiteStore
 
 def invitation(**kw) -> Invitation:
     inv = Invitation(
-        id="i-1", code_hash="h" * 64, scope_path="class", scope_is_folder=True, role=Role.EDIT,
-        created_at=10.0, expires_at=100.0, max_uses=1, uses=0, approval_required=False,
-        anonymous_allowed=True, label="lab", revoked_at=None,
+        id="i-1",
+        code_hash="h" * 64,
+        scope_path="class",
+        scope_is_folder=True,
+        role=Role.EDIT,
+        created_at=10.0,
+        expires_at=100.0,
+        max_uses=1,
+        uses=0,
+        approval_required=False,
+        anonymous_allowed=True,
+        label="lab",
+        revoked_at=None,
     )
     return replace(inv, **kw)
 
 
 def grant(**kw) -> Grant:
     g = Grant(
-        id="g-1", invitation_id="i-1", guest_session_id="s" * 64, display_name="Ada",
-        role=Role.EDIT, scope_path="class", scope_is_folder=True, created_at=11.0,
-        expires_at=100.0, last_seen=11.0, revoked_at=None, status=GrantStatus.ACTIVE,
+        id="g-1",
+        invitation_id="i-1",
+        guest_session_id="s" * 64,
+        display_name="Ada",
+        role=Role.EDIT,
+        scope_path="class",
+        scope_is_folder=True,
+        created_at=11.0,
+        expires_at=100.0,
+        last_seen=11.0,
+        revoked_at=None,
+        status=GrantStatus.ACTIVE,
     )
     return replace(g, **kw)
 
@@ -53,16 +72,23 @@ async def test_round_trip_and_survives_reopen(db_path):
 async def test_use_is_consumed_atomically(store):
     await store.add_invitation(invitation(max_uses=1))
     assert await store.add_grant(grant(), consume_use=True, now=50.0)
-    assert not await store.add_grant(grant(id="g-2", guest_session_id="t" * 64), consume_use=True, now=50.0)
+    assert not await store.add_grant(
+        grant(id="g-2", guest_session_id="t" * 64), consume_use=True, now=50.0
+    )
     assert await store.get_grant("g-2") is None
     await store.add_invitation(invitation(id="i-2", code_hash="k" * 64, max_uses=None))
-    assert not await store.add_grant(grant(id="g-3", invitation_id="i-2"), consume_use=True, now=100.0)
+    assert not await store.add_grant(
+        grant(id="g-3", invitation_id="i-2"), consume_use=True, now=100.0
+    )
 
 
 async def test_revoke_keeps_first_time(store):
     await store.add_invitation(invitation())
     await store.add_grant(grant(), consume_use=False, now=0)
-    assert await store.revoke(invitation_ids=["i-1"], grant_ids=["g-1"], now=20.0) == (["i-1"], ["g-1"])
+    assert await store.revoke(invitation_ids=["i-1"], grant_ids=["g-1"], now=20.0) == (
+        ["i-1"],
+        ["g-1"],
+    )
     assert await store.revoke(invitation_ids=["i-1"], grant_ids=["g-1"], now=30.0) == ([], [])
     assert (await store.get_grant("g-1")).revoked_at == 20.0
     assert (await store.get_invitation("i-1")).revoked_at == 20.0

@@ -42,7 +42,9 @@ async def test_guests_join_a_notebook_or_a_folder_without_approval(server, brows
     await join(folder_page, folder["link"], "Alan Turing")
     await folder_page.wait_for_url(f"{server.http_url}/tandem/?path=course")
     await folder_page.locator('tr[data-path="course/a.ipynb"]').wait_for()
-    paths = await folder_page.locator("tbody tr").evaluate_all("rows => rows.map(r => r.dataset.path)")
+    paths = await folder_page.locator("tbody tr").evaluate_all(
+        "rows => rows.map(r => r.dataset.path)"
+    )
     assert paths == ["course/sub", "course/a.ipynb"]
     assert "demo.ipynb" not in await folder_page.content()
     await folder_page.get_by_role("link", name="sub").click()

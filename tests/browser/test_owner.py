@@ -34,7 +34,9 @@ class Watch:
                 self.problems.append(f"request left the origin: {request.url}")
 
         def on_console(message: Any) -> None:
-            if ours() and ("Content Security Policy" in message.text or "Refused to" in message.text):
+            if ours() and (
+                "Content Security Policy" in message.text or "Refused to" in message.text
+            ):
                 self.problems.append(f"console: {message.text}")
 
         def on_error(error: Any) -> None:
@@ -50,7 +52,9 @@ class Watch:
         assert self.problems == []
 
 
-async def owner_page(browser: Any, server: TandemServer, watch: Watch, path: str = "/tandem/", **options: Any) -> Any:
+async def owner_page(
+    browser: Any, server: TandemServer, watch: Watch, path: str = "/tandem/", **options: Any
+) -> Any:
     """A page in its own context, signed in as the owner (the token once, then its cookie)."""
     context = await browser.new_context(**options)
     page = watch.attach(await context.new_page())
@@ -67,8 +71,13 @@ async def new_page(browser: Any, watch: Watch, **options: Any) -> Any:
 
 async def test_share_dialog_creates_a_working_link(server, browser, screenshots):
     watch = Watch(server.http_url)
-    page = await owner_page(browser, server, watch, permissions=["clipboard-read", "clipboard-write"],
-                            viewport={"width": 1280, "height": 900})
+    page = await owner_page(
+        browser,
+        server,
+        watch,
+        permissions=["clipboard-read", "clipboard-write"],
+        viewport={"width": 1280, "height": 900},
+    )
     share_button = page.get_by_role("button", name="Share demo.ipynb")
     # Keyboard: Enter opens the dialog on the first role, Escape closes it.
     await share_button.focus()
@@ -83,7 +92,10 @@ async def test_share_dialog_creates_a_working_link(server, browser, screenshots)
     warning = dialog.locator(".warning")
     assert await warning.is_hidden()
     await dialog.get_by_label("Run").check()
-    assert await warning.is_visible() and "executes code as you, on your account" in await warning.inner_text()
+    assert (
+        await warning.is_visible()
+        and "executes code as you, on your account" in await warning.inner_text()
+    )
     await dialog.get_by_label("Link works for").select_option(label="1 hour")
     await dialog.get_by_label("How many people").fill("2")
     await dialog.get_by_label("Label (only you see it)").fill("pairing with Grace")
@@ -121,8 +133,12 @@ async def test_home_shows_who_is_in_each_notebook_live(server, browser, root):
     demo = page.locator('tr[data-path="demo.ipynb"]')
     await demo.wait_for()
     assert await page.locator("tbody tr").evaluate_all("rows => rows.map(r => r.dataset.path)") == [
-        "course", "demo.ipynb"]
-    assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # fits a tablet
+        "course",
+        "demo.ipynb",
+    ]
+    assert await page.evaluate(
+        "document.documentElement.scrollWidth <= window.innerWidth"
+    )  # fits a tablet
 
     guest = Guest(server)
     await guest.join((await share(server, role="edit"))["link"], name="Grace Hopper")
@@ -131,8 +147,10 @@ async def test_home_shows_who_is_in_each_notebook_live(server, browser, root):
     person = demo.locator("li.person", has_text="Grace Hopper")
     await person.wait_for(timeout=10_000)  # no reload: the page polls presence
     assert await person.get_attribute("data-color") == colour
-    background = await person.locator(".avatar").evaluate("e => getComputedStyle(e).backgroundColor")
-    assert background == "rgb({}, {}, {})".format(*(int(colour[i:i + 2], 16) for i in (1, 3, 5)))
+    background = await person.locator(".avatar").evaluate(
+        "e => getComputedStyle(e).backgroundColor"
+    )
+    assert background == "rgb({}, {}, {})".format(*(int(colour[i : i + 2], 16) for i in (1, 3, 5)))
     await peer.close()
     await person.wait_for(state="detached", timeout=10_000)
 
@@ -146,7 +164,9 @@ async def test_home_shows_who_is_in_each_notebook_live(server, browser, root):
 async def test_revoke_buttons_take_access_away(server, browser):
     watch = Watch(server.http_url)
     guest = Guest(server)
-    await guest.join((await share(server, role="edit", label="for Grace"))["link"], name="Grace Hopper")
+    await guest.join(
+        (await share(server, role="edit", label="for Grace"))["link"], name="Grace Hopper"
+    )
     peer = await guest.peer("demo.ipynb")
     other = await share(server, role="view", label="spare link")
     page = await owner_page(browser, server, watch, "/tandem/people")
@@ -184,11 +204,16 @@ async def test_audit_filter_shows_only_the_chosen_kind(server, browser):
 
     await page.get_by_label("Event", exact=True).select_option("invitation_created")
     await page.locator('[data-count="2"]').wait_for()
-    assert await rows.evaluate_all("rows => rows.map(r => r.dataset.kind)") == ["invitation_created"] * 2
+    assert (
+        await rows.evaluate_all("rows => rows.map(r => r.dataset.kind)")
+        == ["invitation_created"] * 2
+    )
     assert "kind=invitation_created" in page.url
     assert await rows.first.locator("td").nth(1).inner_text() == "Link created"
 
-    async with page.expect_request(lambda r: "/tandem/api/audit?" in r.url and "since=" in r.url) as request:
+    async with page.expect_request(
+        lambda r: "/tandem/api/audit?" in r.url and "since=" in r.url
+    ) as request:
         await page.get_by_label("Time", exact=True).select_option(label="Last 15 minutes")
     since = float(request_query(await request.value)["since"])
     assert abs(time.time() - 900 - since) < 60
@@ -215,7 +240,9 @@ async def test_guest_cannot_open_owner_pages(server, browser):
     await page.get_by_role("button", name="Join").click()
     await page.wait_for_url("**/tandem/notebook/demo.ipynb")
     for path in ("/tandem/people", "/tandem/audit", "/tandem/api/presence", "/tandem/api/grants"):
-        response = await page.request.get(server.http_url + path, max_redirects=0)  # the guest's cookies
+        response = await page.request.get(
+            server.http_url + path, max_redirects=0
+        )  # the guest's cookies
         assert response.status == 403, path
     statuses = await page.evaluate("""async () => {
         const xsrf = document.cookie.split('; ').find(c => c.startsWith('_xsrf='))?.slice(6) ?? '';

@@ -137,10 +137,15 @@ def assert_notebook(doc: Doc, target: dict[str, Any]) -> None:
 def sample_notebook() -> nbformat.NotebookNode:
     return new_notebook(
         cells=[
-            new_code_cell("a = 1\nb = 2\nc = 3\n", id="c1", execution_count=1, outputs=[
-                new_output("stream", name="stdout", text="hi\n"),
-                new_output("execute_result", data={"text/plain": "3"}, execution_count=1),
-            ]),
+            new_code_cell(
+                "a = 1\nb = 2\nc = 3\n",
+                id="c1",
+                execution_count=1,
+                outputs=[
+                    new_output("stream", name="stdout", text="hi\n"),
+                    new_output("execute_result", data={"text/plain": "3"}, execution_count=1),
+                ],
+            ),
             new_markdown_cell("# Title\n\nSome *text* " + UNICODE, id="c2"),
             new_code_cell("def f():\n    return 42\n", id="c3", metadata={"tags": ["x"]}),
             new_raw_cell("raw", id="c4"),

@@ -23,7 +23,15 @@ def code_notebook(path: Path, sources: list[str]) -> list[str]:
     cells = [new_markdown_cell("# Runs")] + [new_code_cell(src) for src in sources]
     for index, cell in enumerate(cells):
         cell.id = f"cell-{index}"
-    nbformat.write(new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}), path)
+    nbformat.write(
+        new_notebook(
+            cells=cells,
+            metadata={
+                "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+            },
+        ),
+        path,
+    )
     return [c.id for c in cells[1:]]
 
 
@@ -48,7 +56,9 @@ def outputs_text(peer: YPeer, cell_id: str) -> str:
     parts = []
     for output in cell(peer, cell_id).get("outputs", []):
         if output.get("output_type") == "stream":
-            parts.append(output["text"] if isinstance(output["text"], str) else "".join(output["text"]))
+            parts.append(
+                output["text"] if isinstance(output["text"], str) else "".join(output["text"])
+            )
         elif "data" in output:
             parts.append(str(output["data"].get("text/plain", "")))
         elif output.get("output_type") == "error":
@@ -61,10 +71,16 @@ def exec_state(peer: YPeer) -> dict[str, Any]:
 
 
 def run_body(peer: YPeer, *cell_ids: str) -> dict[str, Any]:
-    return {"cells": [{"id": cid, "source_hash": source_hash(cell(peer, cid)["source"])} for cid in cell_ids]}
+    return {
+        "cells": [
+            {"id": cid, "source_hash": source_hash(cell(peer, cid)["source"])} for cid in cell_ids
+        ]
+    }
 
 
 async def run(server: TandemServer, path: str, peer: YPeer, *cell_ids: str) -> dict[str, Any]:
-    status, body = await server.arequest("POST", f"/tandem/api/execution/run/{path}", run_body(peer, *cell_ids))
+    status, body = await server.arequest(
+        "POST", f"/tandem/api/execution/run/{path}", run_body(peer, *cell_ids)
+    )
     assert status == 202, (status, body)
     return body

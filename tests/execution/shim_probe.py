@@ -14,14 +14,20 @@ class ProbeHandler(APIHandler):
     @web.authenticated
     async def get(self, path: str) -> None:
         ydoc = self.settings["jupyter_server_ydoc"]
-        document = await ydoc.get_document(path=path, content_type="notebook", file_format="json", copy=True)
+        document = await ydoc.get_document(
+            path=path, content_type="notebook", file_format="json", copy=True
+        )
         self.finish(json.dumps({"cells": len(document.ycells) if document else None}))
 
     @web.authenticated
     async def post(self, path: str) -> None:
         ydoc = self.settings["jupyter_server_ydoc"]
-        document = await ydoc.get_document(path=path, content_type="notebook", file_format="json", copy=False)
-        document.append_cell({"cell_type": "markdown", "source": "added by a server extension", "metadata": {}})
+        document = await ydoc.get_document(
+            path=path, content_type="notebook", file_format="json", copy=False
+        )
+        document.append_cell(
+            {"cell_type": "markdown", "source": "added by a server extension", "metadata": {}}
+        )
         self.finish(json.dumps({"cells": len(document.ycells)}))
 
 

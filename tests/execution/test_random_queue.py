@@ -20,9 +20,15 @@ CELLS = 8
 
 
 @pytest.mark.parametrize("seed", [11, 29])
-async def test_runs_from_many_peers_each_happen_once_in_accepted_order(exec_server: TandemServer, root: Path, seed: int) -> None:
+async def test_runs_from_many_peers_each_happen_once_in_accepted_order(
+    exec_server: TandemServer, root: Path, seed: int
+) -> None:
     rng = random.Random(seed)
-    sources = ["ran = []"] + [f"ran.append({i})\nprint('cell {i}')" for i in range(1, CELLS + 1)] + ["print(json.dumps(ran))"]
+    sources = (
+        ["ran = []"]
+        + [f"ran.append({i})\nprint('cell {i}')" for i in range(1, CELLS + 1)]
+        + ["print(json.dumps(ran))"]
+    )
     sources[0] = "import json\nran = []"
     ids = code_notebook(root / "run.ipynb", sources)
     peers = [await YPeer.open(exec_server, "run.ipynb") for _ in range(3)]
@@ -59,21 +65,29 @@ async def test_runs_from_many_peers_each_happen_once_in_accepted_order(exec_serv
         )
         await run(exec_server, "run.ipynb", peers[1], ids[-1])
         last = ids[-1]
-        await eventually(lambda: outputs_text(peers[0], last) != "" and exec_state(peers[0])["queue"] == [], timeout=90)
+        await eventually(
+            lambda: outputs_text(peers[0], last) != "" and exec_state(peers[0])["queue"] == [],
+            timeout=90,
+        )
         order = json.loads(outputs_text(peers[0], last))
         # Each run exactly once; each person's requests in the order they made them.
         assert sorted(order) == list(range(1, CELLS + 1)), order
         for mine in accepted.values():
             assert [i for i in order if i in mine] == mine, (order, accepted)
         for peer in peers:
-            await eventually(lambda peer=peer: outputs_text(peer, last) == outputs_text(peers[0], last))
+            await eventually(
+                lambda peer=peer: outputs_text(peer, last) == outputs_text(peers[0], last)
+            )
             for i in range(1, CELLS + 1):
                 assert outputs_text(peer, ids[i - 1 + 1]) == f"cell {i}\n"
+
         # Every peer converged on the same document, edits and outputs alike.
         def converged() -> None:
             contents = [json.dumps(p.notebook.get(), sort_keys=True) for p in peers]
             assert len(set(contents)) == 1
-            assert all(f"e{n}" in str(p.notebook.ycells[0]["source"]) for p in peers for n in range(20))
+            assert all(
+                f"e{n}" in str(p.notebook.ycells[0]["source"]) for p in peers for n in range(20)
+            )
 
         await eventually(converged)
     finally:

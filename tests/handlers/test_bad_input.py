@@ -56,7 +56,9 @@ async def test_text_frame_is_refused(server):
 
 
 async def test_oversized_message_is_refused(root, tmp_path):
-    async with TandemServer(root, tmp_path / "state", args=[*FAST, "--TandemApp.max_message_size=65536"]) as server:
+    async with TandemServer(
+        root, tmp_path / "state", args=[*FAST, "--TandemApp.max_message_size=65536"]
+    ) as server:
         good = await YPeer.open(server, "demo.ipynb")
         big = await YPeer.open(server, "demo.ipynb")
         source: Text = big.notebook.ycells[1]["source"]
@@ -95,7 +97,12 @@ async def test_session_paths_outside_root_are_refused(server, root, path):
 
 @pytest.mark.parametrize(
     "body",
-    [b"not json", b"[]", b'{"format": 1, "type": "notebook"}', b'{"format": "binary", "type": "blob"}'],
+    [
+        b"not json",
+        b"[]",
+        b'{"format": 1, "type": "notebook"}',
+        b'{"format": "binary", "type": "blob"}',
+    ],
 )
 async def test_bad_session_bodies_get_400(server, body):
     status, _ = await server.arequest("PUT", "/api/collaboration/session/demo.ipynb", body)
@@ -119,7 +126,9 @@ async def test_unknown_room_ids_close_cleanly(server):
 
 async def test_unauthenticated_requests_are_refused(server):
     status, _ = await server.arequest(
-        "PUT", "/api/collaboration/session/demo.ipynb", {"format": "json", "type": "notebook"},
+        "PUT",
+        "/api/collaboration/session/demo.ipynb",
+        {"format": "json", "type": "notebook"},
         headers={"Authorization": ""},
     )
     assert status == 403
@@ -127,7 +136,9 @@ async def test_unauthenticated_requests_are_refused(server):
 
     session = await server.session("demo.ipynb")
     with pytest.raises(websockets.InvalidStatus):
-        await websockets.connect(f"{server.ws_url}/api/collaboration/room/json:notebook:{session['fileId']}")
+        await websockets.connect(
+            f"{server.ws_url}/api/collaboration/room/json:notebook:{session['fileId']}"
+        )
 
 
 async def test_cross_origin_websocket_with_login_cookie_is_refused(server):
@@ -145,6 +156,10 @@ async def test_cross_origin_websocket_with_login_cookie_is_refused(server):
     session = await server.session("demo.ipynb")
     url = f"{server.ws_url}/api/collaboration/room/json:notebook:{session['fileId']}"
     with pytest.raises(websockets.InvalidStatus):
-        await websockets.connect(url, additional_headers={"Cookie": cookie}, origin="http://evil.example")
-    same_origin = await websockets.connect(url, additional_headers={"Cookie": cookie}, origin=server.http_url)
+        await websockets.connect(
+            url, additional_headers={"Cookie": cookie}, origin="http://evil.example"
+        )
+    same_origin = await websockets.connect(
+        url, additional_headers={"Cookie": cookie}, origin=server.http_url
+    )
     await same_origin.close()

@@ -54,13 +54,21 @@ async def guest_with(server, role: str, **options) -> Guest:
 
 
 async def status_of(client: Guest, method: str, path: str) -> int:
-    response = await client.http.request(method, path, headers=client.xsrf, json={} if method != "GET" else None)
+    response = await client.http.request(
+        method, path, headers=client.xsrf, json={} if method != "GET" else None
+    )
     return response.status_code
 
 
 async def room_outcome(client: Guest, path: str, kind: str = "notebook") -> str:
-    response = await client.session(path) if kind == "notebook" else await client.http.put(
-        f"/api/collaboration/session/{path}", json={"format": "text", "type": "file"}, headers=client.xsrf
+    response = (
+        await client.session(path)
+        if kind == "notebook"
+        else await client.http.put(
+            f"/api/collaboration/session/{path}",
+            json={"format": "text", "type": "file"},
+            headers=client.xsrf,
+        )
     )
     if response.status_code not in ALLOWED:
         return f"session {response.status_code}"
@@ -69,12 +77,23 @@ async def room_outcome(client: Guest, path: str, kind: str = "notebook") -> str:
     peer = YPeer(kind=kind)
     room = f"{info['format']}:{info['type']}:{info['fileId']}"
     try:
-        await peer.connect(f"{client.server.ws_url}/api/collaboration/room/{room}", {"Cookie": cookie, "Origin": client.server.http_url})
+        await peer.connect(
+            f"{client.server.ws_url}/api/collaboration/room/{room}",
+            {"Cookie": cookie, "Origin": client.server.http_url},
+        )
     except websockets.InvalidStatus as exc:
         return f"socket {exc.response.status_code}"
     waiter = asyncio.ensure_future(peer.synced.wait())
-    await asyncio.wait({waiter, asyncio.ensure_future(peer.closed.wait())}, timeout=10, return_when=asyncio.FIRST_COMPLETED)
-    outcome = "synced" if peer.synced.is_set() and not peer.closed.is_set() else f"closed {peer.close_code}"
+    await asyncio.wait(
+        {waiter, asyncio.ensure_future(peer.closed.wait())},
+        timeout=10,
+        return_when=asyncio.FIRST_COMPLETED,
+    )
+    outcome = (
+        "synced"
+        if peer.synced.is_set() and not peer.closed.is_set()
+        else f"closed {peer.close_code}"
+    )
     await peer.close()
     return outcome
 
@@ -106,7 +125,11 @@ async def test_revoked_expired_and_sessionless_principals_get_nothing(server):
     await nobody.http.get("/tandem/")  # picks up an _xsrf cookie, nothing else
     for label, client in (("revoked", revoked), ("expired", expired), ("no session", nobody)):
         for method, path in [*HTTP_TABLE, ("GET", "/api/me")]:
-            assert await status_of(client, method, path) in (302, 403, 404, 405), (label, method, path)
+            assert await status_of(client, method, path) in (302, 403, 404, 405), (
+                label,
+                method,
+                path,
+            )
         assert await room_outcome(client, "demo.ipynb") in ("session 403", "socket 403"), label
         await client.close()
 
@@ -117,12 +140,15 @@ async def test_guest_socket_from_another_origin_is_refused(server):
     cookie = "; ".join(f"{k}={v}" for k, v in guest.http.cookies.items())
     url = f"{server.ws_url}/api/collaboration/room/json:notebook:{info['fileId']}"
     with pytest.raises(websockets.InvalidStatus):
-        await websockets.connect(url, additional_headers={"Cookie": cookie}, origin="http://evil.example")
+        await websockets.connect(
+            url, additional_headers={"Cookie": cookie}, origin="http://evil.example"
+        )
     await guest.close()
 
 
 @pytest.mark.parametrize(
-    "name", ["x" * 65, "tab\tname", "\u202eevil", "zero\u200bwidth", "   "],
+    "name",
+    ["x" * 65, "tab\tname", "\u202eevil", "zero\u200bwidth", "   "],
     ids=["overlong", "control", "bidi", "zero-width", "blank"],
 )
 async def test_bad_names_are_refused_and_grant_nothing(server, name):
@@ -138,7 +164,9 @@ async def test_bad_names_are_refused_and_grant_nothing(server, name):
     await guest.close()
 
 
-@pytest.mark.parametrize("code", ["short", "x" * 200, "%2e%2e%2f", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"])
+@pytest.mark.parametrize(
+    "code", ["short", "x" * 200, "%2e%2e%2f", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"]
+)
 async def test_malformed_or_unknown_codes_get_the_same_page(server, code):
     guest = Guest(server)
     response = await guest.http.get(f"/tandem/join/{code}")
@@ -153,7 +181,9 @@ async def test_repeated_failures_are_rate_limited(server):
     statuses = []
     for _ in range(14):
         token = guest.http.cookies.get("_xsrf", "")
-        response = await guest.http.post("/tandem/join/" + "B" * 32, data={"name": "x", "_xsrf": token})
+        response = await guest.http.post(
+            "/tandem/join/" + "B" * 32, data={"name": "x", "_xsrf": token}
+        )
         statuses.append(response.status_code)
     assert statuses[0] == 404 and statuses[-1] == 429
     await guest.close()

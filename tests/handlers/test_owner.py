@@ -38,11 +38,15 @@ def root(tmp_path: Path) -> Path:
     write_notebook(folder / "course2" / "other.ipynb")  # a sibling whose name starts like the scope
     outside = tmp_path / "outside"
     write_notebook(outside / "leak.ipynb")
-    os.symlink(folder / "secret.ipynb", folder / "course" / "escape.ipynb")  # in the root, out of scope
+    os.symlink(
+        folder / "secret.ipynb", folder / "course" / "escape.ipynb"
+    )  # in the root, out of scope
     os.symlink(outside, folder / "course" / "outside")  # out of the root
     os.symlink(outside / "leak.ipynb", folder / "course" / "leak.ipynb")
     os.symlink(folder, folder / "course" / "upward")  # a folder link back up to the root
-    os.symlink(folder / "course" / "a.ipynb", folder / "course" / "sub" / "same.ipynb")  # stays inside
+    os.symlink(
+        folder / "course" / "a.ipynb", folder / "course" / "sub" / "same.ipynb"
+    )  # stays inside
     return folder
 
 
@@ -69,13 +73,19 @@ async def test_owner_lists_folders_and_notebooks_only(server):
     status, body = await server.arequest("GET", "/tandem/api/files")
     assert status == 200 and body["path"] == "" and body["crumbs"] == []
     assert [(e["name"], e["kind"]) for e in body["entries"]] == [
-        ("course", "folder"), ("course2", "folder"), ("demo.ipynb", "notebook"), ("secret.ipynb", "notebook"),
+        ("course", "folder"),
+        ("course2", "folder"),
+        ("demo.ipynb", "notebook"),
+        ("secret.ipynb", "notebook"),
     ]
     status, body = await server.arequest("GET", "/tandem/api/files?path=course")
     # Hidden files, other file types and links out of the root are not listed.
     assert {e["name"] for e in body["entries"]} == {"sub", "upward", "a.ipynb", "escape.ipynb"}
     status, body = await server.arequest("GET", "/tandem/api/files?path=course/sub")
-    assert body["crumbs"] == [{"name": "course", "path": "course"}, {"name": "sub", "path": "course/sub"}]
+    assert body["crumbs"] == [
+        {"name": "course", "path": "course"},
+        {"name": "sub", "path": "course/sub"},
+    ]
     assert [e["path"] for e in body["entries"]] == ["course/sub/b.ipynb", "course/sub/same.ipynb"]
     for bad in ("../", "..%2f", "/etc", "%2e%2e", "course/../../x", "course/outside", "a\\b"):
         status, _ = await server.arequest("GET", f"/tandem/api/files?path={bad}")
@@ -91,21 +101,48 @@ async def test_guest_folder_listing_never_shows_anything_outside_the_grant(serve
     home = await guest.http.get("/tandem/")
     assert home.status_code == 302 and home.headers["Location"] == "/tandem/?path=course"
     shared = (await listing(guest, "")).json()["entries"]
-    assert shared == [{"name": "course", "path": "course", "kind": "folder", "role": "edit",
-                       "expires_at": guest.invitation["expires_at"]}]
+    assert shared == [
+        {
+            "name": "course",
+            "path": "course",
+            "kind": "folder",
+            "role": "edit",
+            "expires_at": guest.invitation["expires_at"],
+        }
+    ]
     inside = await listing(guest, "course")
     assert names(inside) == {"sub", "a.ipynb"}
     assert inside.json()["crumbs"] == [{"name": "course", "path": "course"}]
     sub = await listing(guest, "course/sub")
     assert names(sub) == {"b.ipynb", "same.ipynb"}
-    assert sub.json()["crumbs"] == [{"name": "course", "path": "course"}, {"name": "sub", "path": "course/sub"}]
+    assert sub.json()["crumbs"] == [
+        {"name": "course", "path": "course"},
+        {"name": "sub", "path": "course/sub"},
+    ]
     assert (await listing(guest, "course/nope")).status_code == 404  # inside the grant: may know
     assert (await listing(guest, "course/.hidden-folder")).status_code == 404
     attacks = [
-        ".", "..", "/", "/etc", "course2", "course/..", "course/../course2", "course/upward",
-        "course/upward/course2", "course/outside", "course/escape.ipynb", "%2e%2e",
-        "course/%2e%2e/course2", "course%2f..%2fcourse2", "course/%252e%252e", "cours", "course2/../course2",
-        "secret.ipynb", "nope", str(root), "course/sub/../../course2",
+        ".",
+        "..",
+        "/",
+        "/etc",
+        "course2",
+        "course/..",
+        "course/../course2",
+        "course/upward",
+        "course/upward/course2",
+        "course/outside",
+        "course/escape.ipynb",
+        "%2e%2e",
+        "course/%2e%2e/course2",
+        "course%2f..%2fcourse2",
+        "course/%252e%252e",
+        "cours",
+        "course2/../course2",
+        "secret.ipynb",
+        "nope",
+        str(root),
+        "course/sub/../../course2",
     ]
     for attack in attacks:
         response = await listing(guest, attack)
@@ -129,7 +166,9 @@ async def test_guest_with_one_notebook_goes_straight_to_its_editor(server):
     assert (await listing(guest, "demo.ipynb")).status_code == 400  # theirs, but not a folder
     # A second share to the same browser: the home page now lists both.
     other = await share(server, "course/sub/b.ipynb", role="edit")
-    assert (await guest.join(other["link"])).headers["Location"] == "/tandem/notebook/course/sub/b.ipynb"
+    assert (await guest.join(other["link"])).headers[
+        "Location"
+    ] == "/tandem/notebook/course/sub/b.ipynb"
     assert (await guest.http.get("/tandem/")).status_code == 200
     assert names(await listing(guest, "")) == {"demo.ipynb", "b.ipynb"}
     await guest.close()
@@ -140,13 +179,21 @@ async def test_guests_and_strangers_cannot_reach_owner_pages_or_apis(server):
     pending = await guest_on(server, "demo.ipynb", role="edit", approval_required=True)
     stranger = Guest(server)
     for client in (active, pending, stranger):
-        for path in ("/tandem/people", "/tandem/audit", "/tandem/api/presence",
-                     "/tandem/api/grants", "/tandem/api/invitations", "/tandem/api/audit"):
+        for path in (
+            "/tandem/people",
+            "/tandem/audit",
+            "/tandem/api/presence",
+            "/tandem/api/grants",
+            "/tandem/api/invitations",
+            "/tandem/api/audit",
+        ):
             response = await client.http.get(path)
             assert response.status_code in (302, 403), (path, response.status_code)
             if response.status_code == 302:  # to the login page, never into the page
                 assert "/login" in response.headers["Location"]
-        response = await client.http.post("/tandem/api/invitations", json={"path": "secret.ipynb"}, headers=client.xsrf)
+        response = await client.http.post(
+            "/tandem/api/invitations", json={"path": "secret.ipynb"}, headers=client.xsrf
+        )
         assert response.status_code == 403
     assert (await listing(pending, "")).status_code == 403
     assert (await listing(stranger, "")).status_code == 403
@@ -168,12 +215,20 @@ async def test_presence_lists_who_is_in_each_notebook(server):
     async def people():
         status, body = await server.arequest("GET", "/tandem/api/presence")
         assert status == 200
-        return {p["name"]: p for room in body["rooms"] if room["path"] == "demo.ipynb" for p in room["people"]}
+        return {
+            p["name"]: p
+            for room in body["rooms"]
+            if room["path"] == "demo.ipynb"
+            for p in room["people"]
+        }
 
     async def both_there():
         present = await people()
         assert "Grace Hopper" in present and len(present) == 2
-        assert present["Grace Hopper"]["color"] == me["color"] and present["Grace Hopper"]["role"] == "edit"
+        assert (
+            present["Grace Hopper"]["color"] == me["color"]
+            and present["Grace Hopper"]["role"] == "edit"
+        )
 
     await eventually(both_there)
     await peer.close()
@@ -192,14 +247,21 @@ async def test_waiting_guest_moves_on_once_admitted(server):
     page = await guest.http.get("/tandem/waiting")
     assert page.status_code == 200 and 'data-status="pending"' in page.text
     assert "Waiting for" in page.text and "demo.ipynb" in page.text
-    assert (await guest.http.get("/tandem/api/waiting")).json() == {"status": "pending", "next": None}
+    assert (await guest.http.get("/tandem/api/waiting")).json() == {
+        "status": "pending",
+        "next": None,
+    }
     assert (await guest.session("demo.ipynb")).status_code == 403
     status, grants = await server.arequest("GET", "/tandem/api/grants")
     grant = grants["grants"][0]
-    status, _ = await server.arequest("POST", f"/tandem/api/grants/{grant['id']}", {"decision": "admit"})
+    status, _ = await server.arequest(
+        "POST", f"/tandem/api/grants/{grant['id']}", {"decision": "admit"}
+    )
     assert status == 200
     assert (await guest.http.get("/tandem/api/waiting")).json() == {
-        "status": "admitted", "next": "/tandem/notebook/demo.ipynb"}
+        "status": "admitted",
+        "next": "/tandem/notebook/demo.ipynb",
+    }
     page = await guest.http.get("/tandem/waiting")
     assert page.status_code == 302 and page.headers["Location"] == "/tandem/notebook/demo.ipynb"
     assert (await guest.session("demo.ipynb")).status_code in (200, 201)
@@ -209,15 +271,25 @@ async def test_waiting_guest_moves_on_once_admitted(server):
 async def test_refused_forged_and_missing_sessions_learn_nothing_else(server):
     guest = await guest_on(server, "demo.ipynb", role="edit", approval_required=True)
     status, grants = await server.arequest("GET", "/tandem/api/grants")
-    await server.arequest("POST", f"/tandem/api/grants/{grants['grants'][0]['id']}", {"decision": "refuse"})
-    assert (await guest.http.get("/tandem/api/waiting")).json() == {"status": "refused", "next": None}
+    await server.arequest(
+        "POST", f"/tandem/api/grants/{grants['grants'][0]['id']}", {"decision": "refuse"}
+    )
+    assert (await guest.http.get("/tandem/api/waiting")).json() == {
+        "status": "refused",
+        "next": None,
+    }
     page = await guest.http.get("/tandem/waiting")
-    assert page.status_code == 200 and "refused" in page.text and 'data-status="refused"' in page.text
+    assert (
+        page.status_code == 200 and "refused" in page.text and 'data-status="refused"' in page.text
+    )
     forged = Guest(server)
     forged.http.cookies.set("tandem-guest", "A" * 32)
     nobody = Guest(server)
     for client in (forged, nobody):
-        assert (await client.http.get("/tandem/api/waiting")).json() == {"status": "ended", "next": None}
+        assert (await client.http.get("/tandem/api/waiting")).json() == {
+            "status": "ended",
+            "next": None,
+        }
         text = (await client.http.get("/tandem/waiting")).text
         assert "You do not have access" in text and "demo.ipynb" not in text
     for client in (guest, forged, nobody):
@@ -226,13 +298,17 @@ async def test_refused_forged_and_missing_sessions_learn_nothing_else(server):
 
 async def test_join_page_says_what_by_whom_which_role_and_until_when(server, root):
     write_notebook(root / XSS_NAME)
-    invite = await share(server, XSS_NAME, role="run", approval_required=True, anonymous_allowed=True)
+    invite = await share(
+        server, XSS_NAME, role="run", approval_required=True, anonymous_allowed=True
+    )
     guest = Guest(server)
     page = await guest.http.get(invite["link"].split(str(server.port), 1)[1])
     assert page.status_code == 200
     text = page.text
     assert f"{owner_display_name(None)} shares a notebook with you" in text
-    assert "&lt;img src=x onerror=&quot;window.pwned=1&quot;&gt;.ipynb" in text and "<img" not in text
+    assert (
+        "&lt;img src=x onerror=&quot;window.pwned=1&quot;&gt;.ipynb" in text and "<img" not in text
+    )
     assert "<b>run</b>" in text and "executes on the owner" in text
     assert "asked to let you in" in text and "join anonymously" in text
     assert re.search(r'<time datetime="[0-9T:+-]+">', text)
@@ -270,15 +346,24 @@ async def test_invalid_links_all_get_one_neutral_page(server):
 async def test_pages_send_a_strict_content_security_policy(server):
     guest = await guest_on(server, "course", role="view")
     waiting = await guest_on(server, "demo.ipynb", approval_required=True)
-    targets = [(None, "/tandem/"), (None, "/tandem/people"), (None, "/tandem/audit"),
-               (guest, "/tandem/?path=course"), (waiting, "/tandem/waiting")]
+    targets = [
+        (None, "/tandem/"),
+        (None, "/tandem/people"),
+        (None, "/tandem/audit"),
+        (guest, "/tandem/?path=course"),
+        (waiting, "/tandem/waiting"),
+    ]
     owner = httpx.AsyncClient(base_url=server.http_url, headers=server.headers)
     for client, path in targets:
         response = await (owner if client is None else client.http).get(path)
         assert response.status_code == 200, path
         body = response.text
         csp = response.headers["Content-Security-Policy"]
-        assert "default-src 'none'" in csp and "'unsafe-inline'" not in csp and "'unsafe-eval'" not in csp, path
+        assert (
+            "default-src 'none'" in csp
+            and "'unsafe-inline'" not in csp
+            and "'unsafe-eval'" not in csp
+        ), path
         assert "<script>" not in body and "style=" not in body, path  # nothing inline
         assert re.search(r'<script type="module" src="/tandem/static/\w+\.js\?v=\d+">', body), path
     await owner.aclose()

@@ -58,7 +58,9 @@ class Guest:
 
 
 async def share(server: TandemServer, path: str = "demo.ipynb", **options) -> dict:
-    status, body = await server.arequest("POST", "/tandem/api/invitations", {"path": path, **options})
+    status, body = await server.arequest(
+        "POST", "/tandem/api/invitations", {"path": path, **options}
+    )
     assert status == 201, body
     return body
 
@@ -134,7 +136,9 @@ async def test_revocation_closes_the_live_socket_within_a_second(server, guest):
     await guest.join(invite["link"])
     peer = await guest.peer("demo.ipynb")
     started = time.monotonic()
-    status, _ = await server.arequest("DELETE", f"/tandem/api/invitations/{invite['invitation']['id']}")
+    status, _ = await server.arequest(
+        "DELETE", f"/tandem/api/invitations/{invite['invitation']['id']}"
+    )
     assert status == 204
     await eventually(lambda: peer.closed.is_set(), timeout=1.0)
     assert time.monotonic() - started < 1.0
@@ -183,7 +187,9 @@ async def test_approval_refused_admits_nobody(server, guest):
     status, grants = await server.arequest("GET", "/tandem/api/grants")
     grant = grants["grants"][0]
     assert grant["status"] == "pending"
-    status, body = await server.arequest("POST", f"/tandem/api/grants/{grant['id']}", {"decision": "refuse"})
+    status, body = await server.arequest(
+        "POST", f"/tandem/api/grants/{grant['id']}", {"decision": "refuse"}
+    )
     assert status == 200 and body["grant"]["status"] == "refused"
     assert (await guest.session("demo.ipynb")).status_code == 403
 
@@ -210,9 +216,13 @@ async def test_invitations_survive_a_restart(server, guest):
     assert saved["expires_at"] == invite["invitation"]["expires_at"]
 
 
-@pytest.mark.parametrize("path", ["../outside.ipynb", "/etc/passwd", "%2e%2e/x", "missing.ipynb", ""])
+@pytest.mark.parametrize(
+    "path", ["../outside.ipynb", "/etc/passwd", "%2e%2e/x", "missing.ipynb", ""]
+)
 async def test_bad_scopes_are_refused_and_create_nothing(server, path):
-    status, _ = await server.arequest("POST", "/tandem/api/invitations", {"path": path, "role": "edit"})
+    status, _ = await server.arequest(
+        "POST", "/tandem/api/invitations", {"path": path, "role": "edit"}
+    )
     assert status == 400
     status, listing = await server.arequest("GET", "/tandem/api/invitations")
     assert listing["invitations"] == []
@@ -231,6 +241,9 @@ async def test_guest_cannot_open_another_file_by_its_id(server, guest, root):
     await eventually(lambda: peer.closed.is_set())
     assert peer.close_code == 4403
     global_room = YPeer()
-    await global_room.connect(f"{server.ws_url}/api/collaboration/room/JupyterLab:globalAwareness", {"Cookie": cookie, "Origin": server.http_url})
+    await global_room.connect(
+        f"{server.ws_url}/api/collaboration/room/JupyterLab:globalAwareness",
+        {"Cookie": cookie, "Origin": server.http_url},
+    )
     await eventually(lambda: global_room.closed.is_set())
     assert global_room.close_code == 4403

@@ -27,7 +27,6 @@ NbModelClient = nbmodel.NbModelClient
 get_jupyter_notebook_websocket_url = nbmodel.get_jupyter_notebook_websocket_url
 
 
-
 def sources(peer: YPeer) -> list[str]:
     return [c["source"] for c in peer.notebook.get()["cells"]]
 
@@ -40,7 +39,10 @@ async def websocket_url(server, path: str) -> str:
     # The helper is blocking (requests): keep it off the event loop the server's
     # peers run on.
     return await asyncio.to_thread(
-        get_jupyter_notebook_websocket_url, server_url=server.http_url, path=path, token=server.token
+        get_jupyter_notebook_websocket_url,
+        server_url=server.http_url,
+        path=path,
+        token=server.token,
     )
 
 
@@ -113,7 +115,12 @@ async def test_nbmodel_client_edits_reach_peers_and_disk(server, root):
         client.add_code_cell("print('added by nbmodel')")
         client.set_cell_source(1, "x1 = 'edited by nbmodel'")
 
-        expected = [original[0], "x1 = 'edited by nbmodel'", original[2], "print('added by nbmodel')"]
+        expected = [
+            original[0],
+            "x1 = 'edited by nbmodel'",
+            original[2],
+            "print('added by nbmodel')",
+        ]
         await eventually(lambda: sources(py) == expected)
         ids = cell_ids(py)
         assert ids[:3] == original_ids and len(set(ids)) == 4
@@ -126,7 +133,9 @@ async def test_nbmodel_client_edits_reach_peers_and_disk(server, root):
         await eventually(lambda: client[2]["source"].endswith("\n# from python"))
         client.set_cell_source(0, "# Title by nbmodel")
         await eventually(lambda: sources(py)[0] == "# Title by nbmodel")
-        assert echoes == [], f"the server relayed {len(echoes)} of nbmodel's echoes to the Python peer"
+        assert echoes == [], (
+            f"the server relayed {len(echoes)} of nbmodel's echoes to the Python peer"
+        )
 
         # An edit made just before leaving is flushed by the client's close.
         client.add_markdown_cell("last words")
@@ -191,7 +200,9 @@ async def test_two_nbmodel_clients_echoing_each_other(server, root):
         # client edits: their echoes precede their edits on their sockets.
         marker: Text = py.notebook.ycells[0]["source"]
         marker += "\nmarker"
-        await eventually(lambda: a[0]["source"].endswith("marker") and b[0]["source"].endswith("marker"))
+        await eventually(
+            lambda: a[0]["source"].endswith("marker") and b[0]["source"].endswith("marker")
+        )
         a.set_cell_source(1, "x1 = 'A again'")
         b.set_cell_source(2, "x2 = 'B again'")
         await eventually(lambda: sources(py)[1:3] == ["x1 = 'A again'", "x2 = 'B again'"])

@@ -27,7 +27,6 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-
 class NodePeer:
     """A ``peer.mjs`` process: commands go in as JSON lines, replies and events come out."""
 
@@ -44,8 +43,14 @@ class NodePeer:
 
     @classmethod
     async def open(
-        cls, server: TandemServer, path: str, kind: str = "notebook", *, auth: str = "query",
-        token: str | None = None, wait: bool = True,
+        cls,
+        server: TandemServer,
+        path: str,
+        kind: str = "notebook",
+        *,
+        auth: str = "query",
+        token: str | None = None,
+        wait: bool = True,
     ) -> NodePeer:
         session = await server.session(path, kind)
         config = {
@@ -57,7 +62,9 @@ class NodePeer:
             "maxBackoffTime": 300,  # reconnect quickly after a server restart
         }
         process = await asyncio.create_subprocess_exec(
-            "node", str(PEER_SCRIPT), json.dumps(config),
+            "node",
+            str(PEER_SCRIPT),
+            json.dumps(config),
             cwd=NODE_DIR,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
@@ -105,7 +112,9 @@ class NodePeer:
                     return event
             assert self.process.returncode is None, f"node peer exited: {self.diagnostics()}"
             if name == "synced":
-                closes = [e for e in self.events if e.get("event") in ("connection-close", "closed")]
+                closes = [
+                    e for e in self.events if e.get("event") in ("connection-close", "closed")
+                ]
                 assert not closes, f"socket closed before syncing: {self.diagnostics()}"
             raise AssertionError(f"no {name} event yet: {self.diagnostics()}")
 
@@ -243,7 +252,9 @@ async def test_node_peer_reconnects_after_restart_with_offline_edits(server, roo
         offline = await node.call("append_cell", cell_type="markdown", source="offline cell")
 
         def resynced():
-            assert len([e for e in node.events if e.get("event") == "synced"]) >= 2, node.diagnostics()
+            assert len([e for e in node.events if e.get("event") == "synced"]) >= 2, (
+                node.diagnostics()
+            )
 
         await eventually(resynced, timeout=30)
         expected = [c[2] for c in initial]
@@ -268,7 +279,9 @@ async def test_node_peer_authentication(server):
     async with await NodePeer.open(server, "demo.ipynb", auth="header") as node:
         assert len((await node.call("dump"))["cells"]) == 3
     for auth in ("query", "header"):
-        async with await NodePeer.open(server, "demo.ipynb", auth=auth, token="wrong", wait=False) as node:
+        async with await NodePeer.open(
+            server, "demo.ipynb", auth=auth, token="wrong", wait=False
+        ) as node:
             await node.wait_event("connection-close")
             assert not [e for e in node.events if e.get("event") == "synced"]
             assert (await node.call("dump"))["cells"] == []
@@ -392,7 +405,9 @@ def _write_once_saved(path: Path, saved: str, new: str, timeout: float = 15.0) -
 async def test_node_awareness_is_stamped_by_server(server):
     py = await YPeer.open(server, "demo.ipynb")
     async with await NodePeer.open(server, "demo.ipynb") as node:
-        reply = await node.call("awareness", state={"user": {"name": "Spoofed", "color": "#000"}, "cursor": 1})
+        reply = await node.call(
+            "awareness", state={"user": {"name": "Spoofed", "color": "#000"}, "cursor": 1}
+        )
         client_id = reply["clientId"]
 
         def seen():

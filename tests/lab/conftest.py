@@ -169,7 +169,11 @@ class LabPage:
         assert await cells.count() == count
 
     async def type_at_end_of_cell(self, index: int, text: str) -> None:
-        editor = self.page.locator(".jp-NotebookPanel .jp-Notebook .jp-Cell").nth(index).locator(".cm-content")
+        editor = (
+            self.page.locator(".jp-NotebookPanel .jp-Notebook .jp-Cell")
+            .nth(index)
+            .locator(".cm-content")
+        )
         await editor.click()
         await self.page.keyboard.press("Control+End")
         await self.page.keyboard.type(text)

@@ -23,12 +23,16 @@ kernel_client = pytest.importorskip("jupyter_kernel_client")
 
 
 def outputs_text(cell: dict) -> str:
-    return "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream")
+    return "".join(
+        o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream"
+    )
 
 
 async def test_kernel_client_runs_code_through_the_kernels_api(server: TandemServer) -> None:
     def run() -> tuple[dict, dict, str | None]:
-        with kernel_client.JupyterKernelClient(server_url=server.http_url, token=server.token) as kernel:
+        with kernel_client.JupyterKernelClient(
+            server_url=server.http_url, token=server.token
+        ) as kernel:
             first = kernel.execute("answer = 6 * 7\nprint(answer)")
             second = kernel.execute("answer + 1")
             return first, second, kernel.id
@@ -42,9 +46,14 @@ async def test_kernel_client_runs_code_through_the_kernels_api(server: TandemSer
     assert status == 200 and kernel_id not in {k["id"] for k in kernels}
 
 
-async def test_nbmodel_client_edits_and_executes_with_kernel_client(server: TandemServer, root: Path) -> None:
+async def test_nbmodel_client_edits_and_executes_with_kernel_client(
+    server: TandemServer, root: Path
+) -> None:
     url = await asyncio.to_thread(
-        nbmodel.get_jupyter_notebook_websocket_url, server_url=server.http_url, path="demo.ipynb", token=server.token
+        nbmodel.get_jupyter_notebook_websocket_url,
+        server_url=server.http_url,
+        path="demo.ipynb",
+        token=server.token,
     )
     watcher = await YPeer.open(server, "demo.ipynb")
 
@@ -56,7 +65,9 @@ async def test_nbmodel_client_edits_and_executes_with_kernel_client(server: Tand
         async with nbmodel.NbModelClient(url) as notebook:
             assert notebook.synced and len(notebook) == 3
             notebook.set_cell_source(1, "x1 = 'edited'\nprint(x1)")
-            index = notebook.add_code_cell("import sys\nprint('hello from', 'tandem')\nsum(range(5))")
+            index = notebook.add_code_cell(
+                "import sys\nprint('hello from', 'tandem')\nsum(range(5))"
+            )
             result = await asyncio.to_thread(notebook.execute_cell, index, kernel)
             await asyncio.to_thread(notebook.execute_cell, 1, kernel)
     finally:

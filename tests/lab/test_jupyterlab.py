@@ -53,7 +53,11 @@ def assert_clean(page: LabPage) -> None:
 async def test_lab_page_is_configured_for_tandem(lab: TandemServer) -> None:
     status, html = await lab.arequest("GET", "/lab")
     assert status == 200
-    config = json.loads(html.split('id="jupyter-config-data" type="application/json">', 1)[1].split("</script>", 1)[0])
+    config = json.loads(
+        html.split('id="jupyter-config-data" type="application/json">', 1)[1].split("</script>", 1)[
+            0
+        ]
+    )
     assert config["disableRTC"] is False
     assert config["serverSideExecution"] is False
     assert "@jupyter/docprovider-extension:statusBarTimeline" in config["disabledExtensions"]
@@ -67,12 +71,16 @@ async def test_lab_page_is_configured_for_tandem(lab: TandemServer) -> None:
     assert "principal" not in me["identity"]
 
 
-async def test_typing_in_lab_reaches_a_python_client_and_back(lab: TandemServer, lab_root: Path, lab_page: LabPage) -> None:
+async def test_typing_in_lab_reaches_a_python_client_and_back(
+    lab: TandemServer, lab_root: Path, lab_page: LabPage
+) -> None:
     write_notebook(lab_root / "typing.ipynb")
     await lab_page.open("typing.ipynb")
     peer = await YPeer.open(lab, "typing.ipynb")
     await lab_page.type_at_end_of_cell(1, "\n# typed in JupyterLab")
-    await eventually(lambda: str(peer.notebook.ycells[1]["source"]).endswith("\n# typed in JupyterLab"))
+    await eventually(
+        lambda: str(peer.notebook.ycells[1]["source"]).endswith("\n# typed in JupyterLab")
+    )
 
     source: Text = peer.notebook.ycells[2]["source"]
     source += "\n# typed in Python"
@@ -81,12 +89,20 @@ async def test_typing_in_lab_reaches_a_python_client_and_back(lab: TandemServer,
         assert (await lab_page.sources())[2].endswith("\n# typed in Python")
 
     await eventually(page_has_it)
-    assert await lab_page.page.locator(".jp-Notebook .jp-Cell").nth(2).get_by_text("# typed in Python").count() == 1
+    assert (
+        await lab_page.page.locator(".jp-Notebook .jp-Cell")
+        .nth(2)
+        .get_by_text("# typed in Python")
+        .count()
+        == 1
+    )
 
     # JupyterLab's cursor carries the server's identity for this user, not a name the
     # page chose: the same one /api/me gives.
     _, me = await lab.arequest("GET", "/api/me", headers={"Cookie": await cookie_header(lab_page)})
-    names = {state["user"]["name"] for state in peer.awareness.values() if state and "user" in state}
+    names = {
+        state["user"]["name"] for state in peer.awareness.values() if state and "user" in state
+    }
     assert me["identity"]["name"] in names
     assert await lab_page.sources() == await server_sources(lab, "typing.ipynb")
     await peer.close()
@@ -98,7 +114,9 @@ async def cookie_header(page: LabPage) -> str:
     return "; ".join(f"{c['name']}={c['value']}" for c in cookies)
 
 
-async def test_ctrl_s_saves_through_the_socket_then_reads_metadata(lab: TandemServer, lab_root: Path, lab_page: LabPage) -> None:
+async def test_ctrl_s_saves_through_the_socket_then_reads_metadata(
+    lab: TandemServer, lab_root: Path, lab_page: LabPage
+) -> None:
     path = lab_root / "saving.ipynb"
     write_notebook(path)
     await lab_page.open("saving.ipynb")
@@ -113,22 +131,32 @@ async def test_ctrl_s_saves_through_the_socket_then_reads_metadata(lab: TandemSe
     await eventually(lambda: read_notebook(path).cells[1].source.endswith("# saved with ctrl+s"))
     # The save request went over the document socket, the server answered success...
     assert "save" in raw_messages(lab_page.sent_frames)
-    await eventually(lambda: any(
-        json.loads(m).get("type") == "save" and json.loads(m).get("status") == "success"
-        for m in raw_messages(lab_page.received_frames) if m.startswith("{")
-    ))
+    await eventually(
+        lambda: any(
+            json.loads(m).get("type") == "save" and json.loads(m).get("status") == "success"
+            for m in raw_messages(lab_page.received_frames)
+            if m.startswith("{")
+        )
+    )
     # ...and JupyterLab then read the file's metadata (no content) through the contents API.
-    await eventually(lambda: any(
-        r.startswith("GET ") and "/api/contents/saving.ipynb" in r and "content=0" in r for r in lab_page.requests
-    ))
+    await eventually(
+        lambda: any(
+            r.startswith("GET ") and "/api/contents/saving.ipynb" in r and "content=0" in r
+            for r in lab_page.requests
+        )
+    )
     assert await lab_page.page.locator(".jp-Dialog").count() == 0  # no "file changed on disk"
-    dirty = await lab_page.page.evaluate("() => window.jupyterapp.shell.currentWidget.context.model.dirty")
+    dirty = await lab_page.page.evaluate(
+        "() => window.jupyterapp.shell.currentWidget.context.model.dirty"
+    )
     assert dirty is False
     nbformat.validate(read_notebook(path))
     assert_clean(lab_page)
 
 
-async def test_reload_shows_the_same_notebook_without_duplicated_cells(lab: TandemServer, lab_root: Path, lab_page: LabPage) -> None:
+async def test_reload_shows_the_same_notebook_without_duplicated_cells(
+    lab: TandemServer, lab_root: Path, lab_page: LabPage
+) -> None:
     write_notebook(lab_root / "reload.ipynb", cells=5)
     await lab_page.open("reload.ipynb")
     await lab_page.type_at_end_of_cell(3, "\n# before reload")
@@ -148,19 +176,27 @@ async def server_has(server: TandemServer, path: str, index: int, text: str) -> 
 
 
 async def test_timeline_and_forks_are_refused_cleanly(lab: TandemServer) -> None:
-    status, body = await lab.arequest("GET", "/api/collaboration/timeline/typing.ipynb?format=json&type=notebook")
+    status, body = await lab.arequest(
+        "GET", "/api/collaboration/timeline/typing.ipynb?format=json&type=notebook"
+    )
     assert status == 404 and "timeline" in body["message"]
-    status, body = await lab.arequest("PUT", "/api/collaboration/undo_redo/json:notebook:x?action=undo&steps=1&forkRoom=y", {})
+    status, body = await lab.arequest(
+        "PUT", "/api/collaboration/undo_redo/json:notebook:x?action=undo&steps=1&forkRoom=y", {}
+    )
     assert status == 404
     status, body = await lab.arequest("GET", "/api/collaboration/fork/json:notebook:x")
     assert status == 200 and body == {}
-    status, body = await lab.arequest("PUT", "/api/collaboration/fork/json:notebook:x", {"synchronize": True})
+    status, body = await lab.arequest(
+        "PUT", "/api/collaboration/fork/json:notebook:x", {"synchronize": True}
+    )
     assert status == 501 and "fork" in body["message"]
     status, body = await lab.arequest("DELETE", "/api/collaboration/fork/abc")
     assert status == 404
 
 
-async def test_kill_9_while_lab_is_open_keeps_every_edit_exactly_once(lab: TandemServer, lab_root: Path, lab_page: LabPage) -> None:
+async def test_kill_9_while_lab_is_open_keeps_every_edit_exactly_once(
+    lab: TandemServer, lab_root: Path, lab_page: LabPage
+) -> None:
     """Runs last in the module: it kills and restarts the module's server."""
     write_notebook(lab_root / "crash.ipynb", cells=4)
     await lab_page.open("crash.ipynb")
@@ -173,7 +209,9 @@ async def test_kill_9_while_lab_is_open_keeps_every_edit_exactly_once(lab: Tande
     await lab_page.page.keyboard.type("\n# typed while the server was down")
     await lab.start(timeout=120)
     # JupyterLab reconnects by itself and sends what it typed while disconnected.
-    await eventually(lambda: server_has(lab, "crash.ipynb", 2, "# typed while the server was down"), timeout=60)
+    await eventually(
+        lambda: server_has(lab, "crash.ipynb", 2, "# typed while the server was down"), timeout=60
+    )
     await lab_page.dismiss_dialogs()
     await lab_page.type_at_end_of_cell(3, "\n# after the restart")
     await eventually(lambda: server_has(lab, "crash.ipynb", 3, "# after the restart"), timeout=30)
@@ -186,9 +224,15 @@ async def test_kill_9_while_lab_is_open_keeps_every_edit_exactly_once(lab: Tande
     await eventually(page_matches)
     assert len(on_server) == 4
     await lab_page.wait_rendered(4)
-    for marker in ("# before the crash", "# typed while the server was down", "# after the restart"):
+    for marker in (
+        "# before the crash",
+        "# typed while the server was down",
+        "# after the restart",
+    ):
         assert "\n".join(on_server).count(marker) == 1, marker
     await lab_page.screenshot("after-kill-9")
     # The socket drop itself is the only thing JupyterLab may complain about.
-    unexpected = [e for e in lab_page.errors if "ERR_CONNECTION_REFUSED" not in e and "WebSocket" not in e]
+    unexpected = [
+        e for e in lab_page.errors if "ERR_CONNECTION_REFUSED" not in e and "WebSocket" not in e
+    ]
     assert unexpected == [], "\n".join(unexpected)

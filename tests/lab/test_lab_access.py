@@ -90,7 +90,9 @@ async def test_owner_reaches_jupyterlab(server: TandemServer) -> None:
 async def test_guests_reach_nothing_of_jupyterlab(server: TandemServer, role: str) -> None:
     guest = await joined_guest(server, role)
     for method, path in LAB_ENDPOINTS:
-        response = await guest.http.request(method, path, headers=guest.xsrf, json={} if method != "GET" else None)
+        response = await guest.http.request(
+            method, path, headers=guest.xsrf, json={} if method != "GET" else None
+        )
         if response.status_code == 302:  # treated as a visitor who is not logged in
             assert response.headers["Location"].startswith("/login"), (method, path)
             continue
@@ -118,7 +120,9 @@ async def test_patch_me_cannot_make_a_guest_the_owner(server: TandemServer) -> N
     await guest.close()
 
 
-async def test_session_events_reach_the_owner_event_stream_only(server: TandemServer, access_root: Path) -> None:
+async def test_session_events_reach_the_owner_event_stream_only(
+    server: TandemServer, access_root: Path
+) -> None:
     url = f"{server.ws_url}/api/events/subscribe"
     async with websockets.connect(url, additional_headers=server.headers) as events:
         write_notebook(access_root / "events.ipynb")
@@ -127,7 +131,10 @@ async def test_session_events_reach_the_owner_event_stream_only(server: TandemSe
         async def next_session_event() -> dict:
             while True:
                 event = json.loads(await events.recv())
-                if event.get("schema_id") == "https://schema.jupyter.org/jupyter_collaboration/session/v1":
+                if (
+                    event.get("schema_id")
+                    == "https://schema.jupyter.org/jupyter_collaboration/session/v1"
+                ):
                     return event
 
         event = await asyncio.wait_for(next_session_event(), timeout=15)
@@ -137,7 +144,9 @@ async def test_session_events_reach_the_owner_event_stream_only(server: TandemSe
     guest = await joined_guest(server, "run")
     cookie = "; ".join(f"{k}={v}" for k, v in guest.http.cookies.items())
     with pytest.raises(websockets.InvalidStatus) as refused:
-        await websockets.connect(url, additional_headers={"Cookie": cookie, "Origin": server.http_url})
+        await websockets.connect(
+            url, additional_headers={"Cookie": cookie, "Origin": server.http_url}
+        )
     assert refused.value.response.status_code == 403
     await guest.close()
 
@@ -159,7 +168,7 @@ async def test_the_lab_extra_brings_the_frontend_only() -> None:
     assert find_spec("jupyter_collaboration") is None
 
 
-FAKE_YDOC = '''
+FAKE_YDOC = """
 from jupyter_server.extension.application import ExtensionApp
 
 
@@ -169,7 +178,7 @@ class YDocExtension(ExtensionApp):
 
 def _jupyter_server_extension_points():
     return [{"module": "jupyter_server_ydoc", "app": YDocExtension}]
-'''
+"""
 
 
 @pytest.mark.parametrize("command", ["lab", "jupyter server"])
@@ -186,7 +195,13 @@ async def test_refuses_to_start_next_to_jupyter_server_ydoc(tmp_path: Path, comm
     else:
         argv = [sys.executable, "-m", "jupyter", "server"]
         enable = '--ServerApp.jpserver_extensions={"tandem": True, "jupyter_server_ydoc": True}'
-    server = TandemServer(root, tmp_path / "state", command=argv, args=[enable], env={"PYTHONPATH": str(tmp_path / "fake")})
+    server = TandemServer(
+        root,
+        tmp_path / "state",
+        command=argv,
+        args=[enable],
+        env={"PYTHONPATH": str(tmp_path / "fake")},
+    )
     with pytest.raises(RuntimeError, match="server exited early"):
         await server.start(timeout=60)
     assert server.process is None or server.process.poll() not in (None, 0)

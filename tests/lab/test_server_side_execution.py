@@ -42,7 +42,9 @@ SERVER_SIDE_ARGS = [
 ]
 PYTHON3 = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
 
-PRINTS_THEN_DISPLAYS = "import time\nfor i in range(3):\n    print('line', i, flush=True)\n    time.sleep(0.6)\n6 * 7"
+PRINTS_THEN_DISPLAYS = (
+    "import time\nfor i in range(3):\n    print('line', i, flush=True)\n    time.sleep(0.6)\n6 * 7"
+)
 SLOW = "import time\nfor i in range(5):\n    print(i, flush=True)\n    time.sleep(0.5)"
 
 
@@ -69,7 +71,9 @@ class SessionEvents:
 
     @classmethod
     async def open(cls, server: TandemServer) -> SessionEvents:
-        socket = await websockets.connect(f"{server.ws_url}/api/events/subscribe", additional_headers=server.headers)
+        socket = await websockets.connect(
+            f"{server.ws_url}/api/events/subscribe", additional_headers=server.headers
+        )
         return cls(socket)
 
     async def _read(self) -> None:
@@ -94,11 +98,17 @@ def write_python_notebook(path: Path, sources: list[str]) -> None:
 
 
 def stream_text(cell: dict[str, Any]) -> str:
-    return "".join(str(o.get("text", "")) for o in cell.get("outputs", []) if o.get("output_type") == "stream")
+    return "".join(
+        str(o.get("text", "")) for o in cell.get("outputs", []) if o.get("output_type") == "stream"
+    )
 
 
 def results(cell: dict[str, Any]) -> list[str]:
-    return [o["data"]["text/plain"] for o in cell.get("outputs", []) if o.get("output_type") == "execute_result"]
+    return [
+        o["data"]["text/plain"]
+        for o in cell.get("outputs", [])
+        if o.get("output_type") == "execute_result"
+    ]
 
 
 class KernelTraffic:
@@ -118,15 +128,24 @@ class KernelTraffic:
 
     def _on_websocket(self, socket: Any) -> None:
         if "/api/kernels/" in socket.url and "/channels" in socket.url:
-            socket.on("framesent", lambda payload: self.socket_frames.append(
-                payload if isinstance(payload, bytes) else str(payload).encode()
-            ))
+            socket.on(
+                "framesent",
+                lambda payload: self.socket_frames.append(
+                    payload if isinstance(payload, bytes) else str(payload).encode()
+                ),
+            )
 
     def execute_requests(self) -> list[Any]:
-        return [r for r in self.requests if r.method == "POST" and r.url.split("?")[0].endswith("/execute")]
+        return [
+            r
+            for r in self.requests
+            if r.method == "POST" and r.url.split("?")[0].endswith("/execute")
+        ]
 
     def executes(self) -> list[tuple[str, dict[str, Any]]]:
-        return [(r.url.split("?")[0], json.loads(r.post_data or "{}")) for r in self.execute_requests()]
+        return [
+            (r.url.split("?")[0], json.loads(r.post_data or "{}")) for r in self.execute_requests()
+        ]
 
 
 class EventFrames:
@@ -158,11 +177,18 @@ async def wait_kernel_idle(page: LabPage) -> str:
         }""",
         timeout=60_000,
     )
-    return await page.page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.id")
+    return await page.page.evaluate(
+        "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.id"
+    )
 
 
 async def shift_enter(page: LabPage, index: int) -> None:
-    await page.page.locator(".jp-NotebookPanel .jp-Notebook .jp-Cell").nth(index).locator(".cm-content").click()
+    await (
+        page.page.locator(".jp-NotebookPanel .jp-Notebook .jp-Cell")
+        .nth(index)
+        .locator(".cm-content")
+        .click()
+    )
     await page.page.keyboard.press("Shift+Enter")
 
 
@@ -207,7 +233,10 @@ async def test_shift_enter_runs_on_the_server_and_outputs_outlive_the_tab(
     assert [text.count(f"line {i}") for i in range(3)] == [1, 1, 1]  # each line once, not twice
     assert await page_prompt(lab_page, 0) == "[1]:"
     assert traffic.executes() == [
-        (f"{lab.http_url}/api/kernels/{kernel_id}/execute", {"cell_id": cell_ids[0], "document_id": document_id})
+        (
+            f"{lab.http_url}/api/kernels/{kernel_id}/execute",
+            {"cell_id": cell_ids[0], "document_id": document_id},
+        )
     ]
     response = await traffic.execute_requests()[0].response()
     assert response is not None and response.status == 200
@@ -215,15 +244,21 @@ async def test_shift_enter_runs_on_the_server_and_outputs_outlive_the_tab(
     cell = peer.notebook.get()["cells"][0]
     assert stream_text(cell) == "line 0\nline 1\nline 2\n" and results(cell) == ["42"]
     # The outputs were autosaved, and the page's event stream heard about it.
-    await eventually(lambda: stream_text(read_notebook(path).cells[0]) == "line 0\nline 1\nline 2\n")
-    await eventually(lambda: any(
-        e["action"] == "save" and e["path"] == "server-side.ipynb" and e["room"] == document_id
-        for e in page_events.events
-    ))
+    await eventually(
+        lambda: stream_text(read_notebook(path).cells[0]) == "line 0\nline 1\nline 2\n"
+    )
+    await eventually(
+        lambda: any(
+            e["action"] == "save" and e["path"] == "server-side.ipynb" and e["room"] == document_id
+            for e in page_events.events
+        )
+    )
 
     # The slow cell: close the tab while it prints, and everybody else too.
     await shift_enter(lab_page, 1)
-    await eventually(lambda: stream_text(peer.notebook.get()["cells"][1]).startswith("0\n"), timeout=30)
+    await eventually(
+        lambda: stream_text(peer.notebook.get()["cells"][1]).startswith("0\n"), timeout=30
+    )
     assert len(traffic.executes()) == 2
     await lab_page.close()
     saves_before_close = events.actions("server-side.ipynb").count("save")
@@ -253,7 +288,13 @@ async def test_shift_enter_runs_on_the_server_and_outputs_outlive_the_tab(
     await again.open("server-side.ipynb", kernel_dialog=False)
 
     async def reopened_shows_outputs() -> None:
-        assert [line.strip() for line in (await page_outputs(again, 1)).splitlines()] == ["0", "1", "2", "3", "4"]
+        assert [line.strip() for line in (await page_outputs(again, 1)).splitlines()] == [
+            "0",
+            "1",
+            "2",
+            "3",
+            "4",
+        ]
         assert "42" in await page_outputs(again, 0)
         assert await page_prompt(again, 1) == "[2]:"
 
@@ -277,7 +318,9 @@ async def test_each_save_emits_the_session_save_event(lab: TandemServer, lab_roo
         await eventually(lambda n=n: events.actions("saved-event.ipynb").count("save") >= n)
         # The event comes after the write: the file already holds the edit.
         assert read_notebook(path).cells[1].source.endswith(marker)
-    saves = [e for e in events.received if e.get("action") == "save" and e["path"] == "saved-event.ipynb"]
+    saves = [
+        e for e in events.received if e.get("action") == "save" and e["path"] == "saved-event.ipynb"
+    ]
     session = await lab.session("saved-event.ipynb")
     assert {e["room"] for e in saves} == {f"json:notebook:{session['fileId']}"}
     assert all(e["level"] == "INFO" and e["store"] == "tandem" for e in saves)

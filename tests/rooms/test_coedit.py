@@ -48,7 +48,9 @@ async def test_text_file_coedit(server, root):
     assert str(a.document._ysource) == "line one\nline two\n"
     a.document._ysource.insert(0, "héllo ")
     await eventually(lambda: str(b.document._ysource).startswith("héllo line one"))
-    await eventually(lambda: (root / "notes.md").read_text(encoding="utf-8") == "héllo line one\nline two\n")
+    await eventually(
+        lambda: (root / "notes.md").read_text(encoding="utf-8") == "héllo line one\nline two\n"
+    )
     await a.close()
     await b.close()
 
@@ -65,7 +67,9 @@ async def test_awareness_is_stamped_by_server(server):
     # B echoes A's state back under A's client id: it must not take over A's identity.
     from tandem.protocol import AwarenessEntry, encode_awareness
 
-    await b.send_raw_bytes(encode_awareness([AwarenessEntry(a.doc.client_id, 99, {"user": {"name": "Eve"}})]))
+    await b.send_raw_bytes(
+        encode_awareness([AwarenessEntry(a.doc.client_id, 99, {"user": {"name": "Eve"}})])
+    )
     await a.set_awareness({"cursor": 6})
     await eventually(lambda: b.awareness[a.doc.client_id]["cursor"] == 6)
     # A leaves: B is told A's state is gone.

@@ -40,7 +40,9 @@ async def test_kill_9_after_peer_saw_edits_loses_nothing(root, tmp_path):
         await eventually(lambda: "<199>" in str(watcher.notebook.ycells[1]["source"]))
         await server.stop(kill=True)
         on_disk = nbformat.read(root / "demo.ipynb", as_version=4)
-        assert "<0>" not in on_disk.cells[1].source  # the file was not saved: only the store has them
+        assert (
+            "<0>" not in on_disk.cells[1].source
+        )  # the file was not saved: only the store has them
         await server.start()
         fresh = await YPeer.open(server, "demo.ipynb")
         text = str(fresh.notebook.ycells[1]["source"])
@@ -94,7 +96,9 @@ async def test_file_edited_while_down_is_merged_in_same_epoch(root, tmp_path):
         source += "\n# unsaved line"
         # A second peer seeing the line proves it is durable (relays wait for the commit).
         witness = await YPeer.open(server, "demo.ipynb")
-        await eventually(lambda: str(witness.notebook.ycells[2]["source"]).endswith("# unsaved line"))
+        await eventually(
+            lambda: str(witness.notebook.ycells[2]["source"]).endswith("# unsaved line")
+        )
         await witness.close()
         await peer.close()
         await server.stop(kill=True)

@@ -67,13 +67,19 @@ async def test_text_file_changed_on_disk_is_merged_line_by_line(server, root):
 
 async def test_rename_through_jupyter_follows_the_document(server, root):
     a = await YPeer.open(server, "demo.ipynb")
-    status, _ = await server.arequest("PATCH", "/api/contents/demo.ipynb", {"path": "renamed.ipynb"})
+    status, _ = await server.arequest(
+        "PATCH", "/api/contents/demo.ipynb", {"path": "renamed.ipynb"}
+    )
     assert status == 200
     await eventually(lambda: a.notebook.ystate.get("path") == "renamed.ipynb")
     source: Text = a.notebook.ycells[1]["source"]
     source += "\n# after rename"
     await eventually(
-        lambda: nbformat.read(root / "renamed.ipynb", as_version=4).cells[1].source.endswith("# after rename")
+        lambda: (
+            nbformat.read(root / "renamed.ipynb", as_version=4)
+            .cells[1]
+            .source.endswith("# after rename")
+        )
     )
     assert not (root / "demo.ipynb").exists()
     await a.close()
@@ -106,11 +112,15 @@ async def test_corrupt_notebook_closes_with_4400_and_is_never_touched(server, ro
 
 
 async def test_invalid_notebook_schema_closes_with_4400(server, root):
-    invalid = '{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"cell_type": "bogus"}]}'
+    invalid = (
+        '{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"cell_type": "bogus"}]}'
+    )
     (root / "invalid.ipynb").write_text(invalid)
     session = await server.session("invalid.ipynb")
     peer = YPeer()
-    await peer.connect(f"{server.ws_url}/api/collaboration/room/json:notebook:{session['fileId']}", server.headers)
+    await peer.connect(
+        f"{server.ws_url}/api/collaboration/room/json:notebook:{session['fileId']}", server.headers
+    )
     await eventually(lambda: peer.closed.is_set())
     assert peer.close_code == 4400
     assert (root / "invalid.ipynb").read_text() == invalid

@@ -43,7 +43,9 @@ class Actor:
         token = f"<p{self.index}-{self.count}>"
         cells = self.peer.notebook.ycells
         if rng.random() < 0.15 or len(cells) == 0:
-            self.peer.notebook.append_cell({"cell_type": "code", "source": token, "metadata": {}, "outputs": []})
+            self.peer.notebook.append_cell(
+                {"cell_type": "code", "source": token, "metadata": {}, "outputs": []}
+            )
         else:
             source: Text = cells[rng.randrange(len(cells))]["source"]
             text = str(source)
@@ -90,7 +92,9 @@ async def test_chaos_converges_without_loss_or_duplicates(root, tmp_path, seed):
                 await server.start()
                 survivor = await YPeer.open(server, "demo.ipynb")
                 after = tokens_in(survivor.notebook.get())
-                assert seen <= set(after), f"seed {seed}: lost {sorted(seen - set(after))[:5]} (kill={kill})"
+                assert seen <= set(after), (
+                    f"seed {seed}: lost {sorted(seen - set(after))[:5]} (kill={kill})"
+                )
                 assert len(after) == len(set(after)), f"seed {seed}: duplicated after restart"
                 await survivor.close()
                 for actor in actors:
@@ -108,7 +112,12 @@ async def test_chaos_converges_without_loss_or_duplicates(root, tmp_path, seed):
         def converged():
             contents = [a.peer.notebook.get() for a in actors]
             assert contents[0] == contents[1] == contents[2], [
-                (len(tokens_in(c)), a.peer.closed.is_set(), a.peer.close_code, sorted(set(tokens_in(contents[0])) ^ set(tokens_in(c))))
+                (
+                    len(tokens_in(c)),
+                    a.peer.closed.is_set(),
+                    a.peer.close_code,
+                    sorted(set(tokens_in(contents[0])) ^ set(tokens_in(c))),
+                )
                 for a, c in zip(actors, contents)
             ]
             found = tokens_in(contents[0])
