@@ -15,11 +15,11 @@ class ReadyMixin:
     """Put first in a Tandem handler's bases: ``prepare`` waits until Tandem is ready,
     then runs Jupyter's (which authenticates the user)."""
 
-    async def prepare(self) -> Any:
+    async def prepare(self, *args: Any, **kwargs: Any) -> Any:
         app = self.settings.get("tandem")  # type: ignore[attr-defined]
         if app is not None:
             await app.ready()
-        return await ensure_async(super().prepare())  # type: ignore[misc]
+        return await ensure_async(super().prepare(*args, **kwargs))  # type: ignore[misc]
 
 
 def json_object(body: bytes) -> dict[str, Any]:
