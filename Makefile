@@ -8,7 +8,7 @@ CHROMIUM ?= /usr/bin/chromium
 # Jupyter refuses to run as root unless told to; CI and these machines run as root.
 ROOT_FLAG := $(shell [ "$$(id -u)" = "0" ] && echo --ServerApp.allow_root=True)
 
-.PHONY: setup web browser run test bench clean
+.PHONY: setup web browser run check test bench clean
 
 setup: $(VENV)/.installed $(NODE_DIR)/node_modules/.installed web
 
@@ -36,6 +36,13 @@ browser:
 
 run: setup
 	$(BIN)/tandem examples $(ROOT_FLAG)
+
+# Gates that are nearly free: lint, format, types (Python and the web app's TypeScript).
+check: setup
+	$(BIN)/ruff check tandem tests bench hatch_build.py
+	$(BIN)/ruff format --check tandem tests bench hatch_build.py
+	$(BIN)/mypy
+	cd $(WEB_DIR) && npx tsc --noEmit -p .
 
 test: setup browser
 	cd $(WEB_DIR) && npm test --silent
