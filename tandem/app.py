@@ -315,13 +315,8 @@ launch_new_instance = TandemApp.launch_instance
 
 
 def main() -> None:
-    """``tandem [ROOT] [options]`` serves; ``tandem lab [ROOT]`` serves JupyterLab on Tandem;
-    ``tandem share|shares|revoke|audit`` manages sharing on the running server (a folder
-    with one of those names: ``tandem ./share``)."""
+    """``tandem``: the dispatch lives in :mod:`tandem.cli` (the console script's entry
+    point), which imports this module only when it serves."""
     from . import cli
 
-    if len(sys.argv) > 1 and sys.argv[1] in cli.COMMANDS:
-        sys.exit(cli.main(sys.argv[1:]))
-    if len(sys.argv) > 1 and sys.argv[1] == "lab":
-        return lab.launch(sys.argv[2:])
-    launch_new_instance()
+    sys.exit(cli.main(sys.argv[1:]))
