@@ -9,11 +9,16 @@ must appear in no body and no header.
 from __future__ import annotations
 
 import secrets
+import sys
+from types import SimpleNamespace
 from urllib.parse import quote
 
 import httpx
 import pytest
+from jupyter_server.auth.identity import User
 
+from tandem.auth import GuestUser
+from tandem.credentials import keep_to_owner
 from tandem.testing import TandemServer
 from tests.conftest import FAST
 from tests.handlers.test_sharing import Guest, share
@@ -100,9 +105,23 @@ async def sweep(client: httpx.AsyncClient, token: str, headers: dict[str, str]) 
     return problems
 
 
-@pytest.fixture
-async def server(root, tmp_path):
-    srv = TandemServer(root, tmp_path / "state", token=secrets.token_hex(24), args=FAST)
+COMMANDS = {
+    "tandem": None,
+    "tandem lab": [sys.executable, "-m", "tandem", "lab"],
+}
+LAB_QUIET = [
+    "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    "--LabApp.news_url=",
+]
+
+
+@pytest.fixture(params=list(COMMANDS))
+async def server(request, root, tmp_path):
+    command = COMMANDS[request.param]
+    args = FAST + (LAB_QUIET if command else [])
+    srv = TandemServer(
+        root, tmp_path / "state", token=secrets.token_hex(24), args=args, command=command
+    )
     await srv.start()
     try:
         yield srv
@@ -110,30 +129,37 @@ async def server(root, tmp_path):
         await srv.stop()
 
 
-async def test_a_view_guest_never_sees_the_owners_token(server):
+async def test_nobody_but_the_owner_sees_the_owners_token(server):
+    """A view guest (with and without their own _xsrf token, as a page would send it)
+    and an outsider sweep every URL and method; the owner's own error page still has
+    Jupyter's token attribute, so the sweep can see a leak where there is one."""
     guest = Guest(server)
     try:
         joined = await guest.join((await share(server, role="view"))["link"])
         assert joined.status_code == 303
         assert (await guest.http.get("/tandem/notebook/demo.ipynb")).status_code == 200
-        # With the guest's own _xsrf token (a page would send it) and without it.
         problems = await sweep(guest.http, server.token, guest.xsrf)
         problems += await sweep(guest.http, server.token, {})
     finally:
         await guest.close()
-    assert problems == []
-
-
-async def test_an_outsider_never_sees_the_owners_token(server):
     async with httpx.AsyncClient(base_url=server.http_url) as outsider:
-        problems = await sweep(outsider, server.token, {})
+        problems += await sweep(outsider, server.token, {})
     assert problems == []
-
-
-async def test_the_owner_still_gets_what_jupyter_gives_the_owner(server):
-    """The guard is for others only (and the sweep can see a leak): the owner's own error
-    page keeps Jupyter's token attribute, and the owner's requests still authenticate."""
     async with httpx.AsyncClient(base_url=server.http_url, headers=server.headers) as owner:
         assert leaks(await owner.get("/static/nope.js"), server.token)
         assert (await owner.get("/api/contents/demo.ipynb")).status_code == 200
-        assert (await owner.get("/tandem/")).status_code == 200
+
+
+def test_page_config_keeps_the_token_for_the_owner_only():
+    """JupyterLab's page config, through the hook Tandem installs (after any other)."""
+    settings = {"page_config_hook": lambda handler, config: {**config, "earlier_hook": True}}
+    keep_to_owner(SimpleNamespace(web_app=SimpleNamespace(settings=settings)))
+    keep_to_owner(SimpleNamespace(web_app=SimpleNamespace(settings=settings)))  # idempotent
+    hook = settings["page_config_hook"]
+
+    def config_for(user):
+        return hook(SimpleNamespace(current_user=user), {"token": "owner-secret"})
+
+    assert config_for(User(username="owner")) == {"token": "owner-secret", "earlier_hook": True}
+    assert config_for(GuestUser(username="guest-1")) == {"token": "", "earlier_hook": True}
+    assert config_for(None)["token"] == ""
