@@ -16,8 +16,6 @@ from typing import Any
 from jupyter_server.auth.identity import User
 from jupyter_server.base.handlers import JupyterHandler
 
-from .auth import GuestUser
-
 __all__ = ["asked_by_owner", "keep_to_owner"]
 
 _INSTALLED = "_tandem_owner_only"
@@ -25,12 +23,13 @@ _INSTALLED = "_tandem_owner_only"
 
 def asked_by_owner(handler: Any) -> bool:
     """True only when the request is the owner's: logged in through Jupyter's own login
-    (token or cookie). Guests, anyone unauthenticated, and any other kind of user are not."""
+    (token or cookie), which yields a plain Jupyter ``User``. Guests, anyone
+    unauthenticated, and any other kind of user (a subclass: hub users to come) are not."""
     try:
         user = handler.current_user
     except Exception:  # a handler that never authenticated (early 404s)
         return False
-    return isinstance(user, User) and not isinstance(user, GuestUser)
+    return type(user) is User
 
 
 def _install_template_namespace() -> None:

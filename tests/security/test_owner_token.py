@@ -163,3 +163,8 @@ def test_page_config_keeps_the_token_for_the_owner_only():
     assert config_for(User(username="owner")) == {"token": "owner-secret", "earlier_hook": True}
     assert config_for(GuestUser(username="guest-1")) == {"token": "", "earlier_hook": True}
     assert config_for(None)["token"] == ""
+
+    class OtherUser(User):  # e.g. a hub user: neither owner nor guest
+        pass
+
+    assert config_for(OtherUser(username="someone"))["token"] == ""
