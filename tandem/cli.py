@@ -299,7 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"tandem {__version__}")
     after = [_server_options(suppress=True)]
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, prog="tandem")
     share = sub.add_parser(
         "share", parents=after, help="create a share link for one notebook or folder"
     )
