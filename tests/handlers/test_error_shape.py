@@ -171,3 +171,26 @@ async def test_guests_are_refused_in_the_one_shape(server):
         shaped(not_allowed.status_code, not_allowed.json(), "forbidden")
     finally:
         await guest.close()
+
+
+def test_every_tandem_json_handler_writes_the_one_shape():
+    """A new JSON handler that forgets the mixin would answer Jupyter's own error body."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    from jupyter_server.base.handlers import APIHandler
+
+    import tandem.handlers
+    from tandem.handlers.errors import JsonErrors
+
+    handlers = []
+    for info in pkgutil.iter_modules(tandem.handlers.__path__):
+        module = importlib.import_module(f"tandem.handlers.{info.name}")
+        handlers += [
+            cls
+            for _, cls in inspect.getmembers(module, inspect.isclass)
+            if issubclass(cls, APIHandler) and cls.__module__ == module.__name__
+        ]
+    assert len(handlers) >= 10
+    assert [cls.__name__ for cls in handlers if not issubclass(cls, JsonErrors)] == []
