@@ -41,7 +41,8 @@ REPO = BENCH.parent
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(REPO))
 
-from run import make_notebook  # noqa: E402
+from scenarios.common import make_notebook  # noqa: E402
+from stats import percentile  # noqa: E402
 
 from tandem.testing import TandemServer  # noqa: E402
 
@@ -163,12 +164,6 @@ async def keystroke_latency(
     finally:
         await writer_ctx.close()
         await reader_ctx.close()
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return ordered[index]
 
 
 async def main() -> None:

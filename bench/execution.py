@@ -39,6 +39,8 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path.insert(0, str(REPO))
 
+from stats import percentile  # noqa: E402
+
 from tandem.execution import source_hash  # noqa: E402
 from tandem.testing import TandemServer, YPeer  # noqa: E402
 
@@ -48,12 +50,6 @@ NOTEBOOK = "exec.ipynb"
 
 def log(message: str) -> None:
     print(f"[{datetime.datetime.now():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return ordered[index]
 
 
 def summary(values: list[float]) -> dict[str, float]:

@@ -11,7 +11,7 @@ from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Enum, Float, Int, Unicode
 
-from . import lab
+from . import credentials, lab
 from .access import AccessService, AccessStore, AuditKind, load_or_create_key
 from .documents.files import DocumentFile
 from .documents.model import UnsupportedDocument, kind_for
@@ -184,6 +184,7 @@ class TandemApp(ExtensionApp):
         self.handlers.extend(join_pages.routes(self))
         self.handlers.extend(execution_api.routes(self))
         self.handlers.extend(lab.routes(self))
+        credentials.keep_to_owner(self.serverapp)
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         await self.ready()
@@ -314,13 +315,8 @@ launch_new_instance = TandemApp.launch_instance
 
 
 def main() -> None:
-    """``tandem [ROOT] [options]`` serves; ``tandem lab [ROOT]`` serves JupyterLab on Tandem;
-    ``tandem share|shares|revoke|audit`` manages sharing on the running server (a folder
-    with one of those names: ``tandem ./share``)."""
+    """``tandem``: the dispatch lives in :mod:`tandem.cli` (the console script's entry
+    point), which imports this module only when it serves."""
     from . import cli
 
-    if len(sys.argv) > 1 and sys.argv[1] in cli.COMMANDS:
-        sys.exit(cli.main(sys.argv[1:]))
-    if len(sys.argv) > 1 and sys.argv[1] == "lab":
-        return lab.launch(sys.argv[2:])
-    launch_new_instance()
+    sys.exit(cli.main(sys.argv[1:]))

@@ -56,7 +56,13 @@ async def _refuse_guest(handler: Any) -> None:
     handler.set_status(403)
     handler.set_header("Content-Type", "application/json; charset=UTF-8")
     await web.RequestHandler.finish(
-        handler, json.dumps({"message": "not available to guests", "reason": None})
+        handler,
+        json.dumps(
+            {
+                "message": "Guests cannot use this: it is for the server's owner only.",
+                "reason": "guest_refused",
+            }
+        ),
     )
     raise web.Finish()
 

@@ -1,8 +1,18 @@
-"""``tandem share | shares | revoke | audit``: sharing from the terminal.
+"""The ``tandem`` command: serve a folder, or manage sharing on the running server.
 
-The commands act on the running server (found as ``jupyter server list`` finds it), so a
-revocation closes the guests' sockets at once. ``--url`` and ``--token`` pick a server
-explicitly.
+::
+
+    tandem [ROOT] [server options]       serve ROOT (default: here) with Tandem
+    tandem lab [ROOT] [server options]   JupyterLab on Tandem
+    tandem share | shares | revoke | audit [--url URL] [--token TOKEN] ...
+
+The sharing commands act on the running server (found as ``jupyter server list`` finds
+it, from Jupyter's runtime folder), so a revocation closes the guests' sockets at once.
+``--url`` and ``--token`` pick a server explicitly, before or after the subcommand.
+
+This module imports only the standard library (and ``jupyter_core.paths`` to find the
+runtime folder) until it knows the command serves: sharing commands answer in well
+under a second. A folder named like a command is served with a path: ``tandem ./share``.
 """
 
 from __future__ import annotations
@@ -13,14 +23,30 @@ import json
 import os
 import re
 import sys
-import urllib.error
-import urllib.request
 from typing import Any
+
+from . import __version__
 
 __all__ = ["COMMANDS", "main", "parse_duration"]
 
 COMMANDS = ("share", "shares", "revoke", "audit")
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+GLOBAL_OPTIONS = ("--url", "--token")
+USAGE = (
+    "tandem [ROOT] [server options]\n"
+    "       tandem lab [ROOT] [server options]\n"
+    "       tandem {share,shares,revoke,audit} [--url URL] [--token TOKEN] ..."
+)
+DESCRIPTION = "Real-time collaboration for Jupyter notebooks: serve a folder, share, take back."
+EPILOG = """serving:
+  ROOT                  the folder to serve (default: the current folder); a folder
+                        named like a command is served as ./share
+  lab                   serve JupyterLab on Tandem instead of Tandem's own pages
+  server options        any Jupyter Server or Tandem option, e.g. --port=8888,
+                        --TandemApp.save_delay=1 (tandem --help-all lists them)
+
+tandem COMMAND --help explains one sharing command.
+"""
 
 
 class CliError(Exception):
@@ -35,44 +61,118 @@ def parse_duration(text: str) -> float:
     return float(match.group(1)) * UNITS[match.group(2) or "s"]
 
 
+# -- finding the server ----------------------------------------------------------------
+
+
+def _alive(pid: Any) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except PermissionError:
+        return True
+    except (OSError, ValueError, TypeError):
+        return False
+    return True
+
+
+def running_servers() -> list[dict[str, Any]]:
+    """The records Jupyter servers write into the runtime folder (``jpserver-*.json``),
+    for servers whose process is still alive: what ``jupyter server list`` reads,
+    without importing Jupyter Server."""
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    folder = jupyter_runtime_dir()
+    found = []
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:
+        return []
+    for name in names:
+        if not (name.startswith("jpserver-") and name.endswith(".json")):
+            continue
+        try:
+            with open(os.path.join(folder, name), encoding="utf-8") as file:
+                record = json.load(file)
+        except (OSError, ValueError):
+            continue
+        if isinstance(record, dict) and "url" in record and _alive(record.get("pid")):
+            found.append(record)
+    return found
+
+
 def find_server(url: str | None, token: str | None, near: str) -> dict[str, Any]:
     if url:
         return {"url": url.rstrip("/") + "/", "token": token or "", "root_dir": os.getcwd()}
-    from jupyter_server.serverapp import list_running_servers
-
-    servers = list(list_running_servers())
+    servers = running_servers()
     if not servers:
-        raise CliError("no running Tandem server found (start one with `tandem`, or pass --url)")
+        raise CliError(
+            "no running Tandem server found: start one with `tandem` in the folder to "
+            "share, or pass --url (and --token)"
+        )
     near = os.path.realpath(near)
     inside = [
-        s for s in servers if (near + os.sep).startswith(os.path.realpath(s["root_dir"]) + os.sep)
+        s
+        for s in servers
+        if (near + os.sep).startswith(os.path.realpath(s.get("root_dir", "")) + os.sep)
     ]
-    chosen = max(inside or servers, key=lambda s: len(s["root_dir"]))
+    chosen = max(inside or servers, key=lambda s: len(s.get("root_dir", "")))
+    chosen = {**chosen, "url": chosen["url"].rstrip("/") + "/"}
     if token:
-        chosen = {**chosen, "token": token}
+        chosen["token"] = token
     return chosen
 
 
+# -- talking to it -------------------------------------------------------------------
+
+
+class Refused(CliError):
+    """The server refused: its ``{"message", "reason"}`` answer."""
+
+    def __init__(self, status: int, reason: str, message: str, body: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.status = status
+        self.reason = reason
+        self.body = body
+
+
 def call(server: dict[str, Any], method: str, path: str, body: Any = None) -> Any:
+    import urllib.error
+    import urllib.request
+
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(
         server["url"] + path.lstrip("/"),
         data=data,
         method=method,
-        headers={"Authorization": f"token {server['token']}", "Content-Type": "application/json"},
+        headers={
+            "Authorization": f"token {server.get('token', '')}",
+            "Content-Type": "application/json",
+        },
     )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             raw = response.read()
     except urllib.error.HTTPError as err:
-        try:
-            message = json.loads(err.read()).get("message") or err.reason
-        except (json.JSONDecodeError, AttributeError):
-            message = err.reason
-        raise CliError(f"{method} {path}: {err.code} {message}") from err
+        raise refusal(err.code, err.read(), str(err.reason)) from err
     except urllib.error.URLError as err:
         raise CliError(f"cannot reach the server at {server['url']}: {err.reason}") from err
     return json.loads(raw) if raw else None
+
+
+def refusal(status: int, raw: bytes, fallback: str) -> Refused:
+    """The server's error answer (``{"message", "reason"}``) as a :class:`Refused`."""
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        body = {}
+    if not isinstance(body, dict):
+        body = {}
+    message = str(body.get("message") or "")
+    reason = str(body.get("reason") or "")
+    if status in (401, 403) and not message:
+        message = "the server refused the token: pass the right one with --token"
+    elif status in (401, 403) and reason in ("forbidden", "not_logged_in", ""):
+        message = f"{message} (is --token the owner's token?)"
+    return Refused(status, reason, message or f"{status} {fallback}", body)
 
 
 def _when(ts: float | None) -> str:
@@ -81,9 +181,13 @@ def _when(ts: float | None) -> str:
     return datetime.datetime.fromtimestamp(ts, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
+# -- the sharing commands --------------------------------------------------------------
+
+
 def cmd_share(args: argparse.Namespace, server: dict[str, Any]) -> None:
     path = os.path.relpath(os.path.realpath(args.path), os.path.realpath(server["root_dir"]))
-    body: dict[str, Any] = {"path": path.replace(os.sep, "/"), "role": args.role}
+    sent = "" if path == "." else path.replace(os.sep, "/")
+    body: dict[str, Any] = {"path": sent, "role": args.role}
     if args.expires is not None:
         body["expires_in"] = args.expires
     if args.max_uses is not None:
@@ -92,7 +196,14 @@ def cmd_share(args: argparse.Namespace, server: dict[str, Any]) -> None:
     body["anonymous_allowed"] = args.anonymous
     if args.label:
         body["label"] = args.label
-    result = call(server, "POST", "tandem/api/invitations", body)
+    try:
+        result = call(server, "POST", "tandem/api/invitations", body)
+    except Refused as refused:
+        if refused.reason == "outside_root" and sent:
+            # The server saw the path relative to its root ("../../etc/passwd"): name it
+            # as the person knows it.
+            refused.args = (str(refused).replace(sent, os.path.abspath(args.path), 1),)
+        raise
     invitation = result["invitation"]
     print(result["link"])
     print(
@@ -138,7 +249,10 @@ def cmd_revoke(args: argparse.Namespace, server: dict[str, Any]) -> None:
         call(server, "DELETE", f"tandem/api/{kind}/{args.id}")
         print(f"revoked {args.id}")
     else:
-        raise CliError("say what to revoke: an invitation or grant id, or --all")
+        raise CliError(
+            "say what to revoke: an invitation id (i-…) or a grant id from `tandem shares`, "
+            "or --all"
+        )
 
 
 def cmd_audit(args: argparse.Namespace, server: dict[str, Any]) -> None:
@@ -148,22 +262,47 @@ def cmd_audit(args: argparse.Namespace, server: dict[str, Any]) -> None:
             print(json.dumps(event))
         else:
             print(
-                f"{_when(event['at'])}  {event['kind']:<20} {event['path'] or '-'}  {event['principal_id'][:12]}"
+                f"{_when(event['at'])}  {event['kind']:<20} {event['path'] or '-'}  "
+                f"{event['principal_id'][:12]}"
             )
+
+
+HANDLERS = {"share": cmd_share, "shares": cmd_shares, "revoke": cmd_revoke, "audit": cmd_audit}
+
+
+def _server_options(suppress: bool) -> argparse.ArgumentParser:
+    """``--url`` and ``--token``, accepted before and after the subcommand (after it,
+    ``SUPPRESS`` keeps an absent option from hiding one given before)."""
+    parent = argparse.ArgumentParser(add_help=False)
+    default = argparse.SUPPRESS if suppress else None
+    parent.add_argument(
+        "--url",
+        default=default,
+        help="the server's URL (default: the running server for this folder)",
+    )
+    parent.add_argument(
+        "--token",
+        default=default,
+        help="the owner's token for that server (default: from the running server's record)",
+    )
+    return parent
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="tandem", description="Share notebooks and take access back."
+        prog="tandem",
+        usage=USAGE,
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[_server_options(suppress=False)],
     )
-    parser.add_argument(
-        "--url", help="the server's URL (default: the running server for this folder)"
+    parser.add_argument("--version", action="version", version=f"tandem {__version__}")
+    after = [_server_options(suppress=True)]
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, prog="tandem")
+    share = sub.add_parser(
+        "share", parents=after, help="create a share link for one notebook or folder"
     )
-    parser.add_argument(
-        "--token", help="the server's token (default: from the running server's record)"
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-    share = sub.add_parser("share", help="create a share link for one notebook or folder")
     share.add_argument("path", help="the notebook or folder to share")
     share.add_argument(
         "--role",
@@ -182,27 +321,63 @@ def build_parser() -> argparse.ArgumentParser:
         "--anonymous", action="store_true", help="let guests join without giving a name"
     )
     share.add_argument("--label", help="a note to recognize this link by")
-    shares = sub.add_parser("shares", help="list share links and the people with access")
+    shares = sub.add_parser(
+        "shares", parents=after, help="list share links and the people with access"
+    )
     shares.add_argument("--json", action="store_true", help="print JSON")
-    revoke = sub.add_parser("revoke", help="take access back at once")
+    revoke = sub.add_parser("revoke", parents=after, help="take access back at once")
     revoke.add_argument("id", nargs="?", help="an invitation id (i-...) or a grant id")
     revoke.add_argument(
         "--all", action="store_true", help="revoke every link and everyone's access"
     )
-    audit = sub.add_parser("audit", help="print the audit log")
+    audit = sub.add_parser("audit", parents=after, help="print the audit log")
     audit.add_argument("--json", action="store_true", help="one JSON object per line")
     audit.add_argument("--kind", help="only events of this kind")
     return parser
 
 
-def main(argv: list[str]) -> int:
+def sharing(argv: list[str]) -> int:
+    """``tandem share|shares|revoke|audit ...`` (``--url``/``--token`` anywhere)."""
     args = build_parser().parse_args(argv)
-    handlers = {"share": cmd_share, "shares": cmd_shares, "revoke": cmd_revoke, "audit": cmd_audit}
     try:
         near = getattr(args, "path", None) or os.getcwd()
         server = find_server(args.url, args.token, near)
-        handlers[args.command](args, server)
+        HANDLERS[args.command](args, server)
     except CliError as exc:
         print(f"tandem: {exc}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _first_word(argv: list[str]) -> str | None:
+    """The first argument that is not ``--url``/``--token`` or their value."""
+    i = 0
+    while i < len(argv):
+        word = argv[i]
+        if word in GLOBAL_OPTIONS:
+            i += 2
+        elif word.split("=", 1)[0] in GLOBAL_OPTIONS:
+            i += 1
+        else:
+            return word
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Dispatch: sharing commands, ``--help``/``--version``, ``lab``, else serve."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    first = _first_word(argv)
+    picked_server = first != (argv[0] if argv else None)  # --url/--token came first
+    if first in COMMANDS or first in ("-h", "--help", "--version") or picked_server:
+        # --url/--token without a sharing command is an error argparse explains.
+        return sharing(argv)
+    if first == "lab":
+        from . import lab
+
+        lab.launch(argv[1:])
+        return 0
+    from .app import launch_new_instance
+
+    sys.argv = [sys.argv[0], *argv]
+    launch_new_instance()
     return 0

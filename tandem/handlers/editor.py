@@ -30,6 +30,7 @@ from ..access import Action, Role
 from ..auth import GUEST_COOKIE, GuestUser
 from ..identity import identity_of
 from ..paths import InvalidPath, notebook_api_path
+from .errors import JsonErrors
 from .guests import guest_decision
 from .ready import ReadyMixin
 
@@ -231,7 +232,7 @@ class EditorPageHandler(ReadyMixin, JupyterHandler):
         return f"{self.base_url}tandem/static/{name}?v={version}"
 
 
-class MeHandler(ReadyMixin, APIHandler):
+class MeHandler(JsonErrors, ReadyMixin, APIHandler):
     """``GET /tandem/api/me/{path}``: identity and role on one notebook."""
 
     checks_guests = True

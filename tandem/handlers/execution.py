@@ -40,6 +40,7 @@ from ..execution import (
 )
 from ..identity import identity_of
 from ..paths import InvalidPath, notebook_api_path
+from .errors import JsonErrors, refuse
 from .guests import guest_decision
 from .ready import ReadyMixin, json_object
 
@@ -60,7 +61,7 @@ def routes(app: Any) -> list[tuple[Any, ...]]:
     ]
 
 
-class _ExecutionHandler(ReadyMixin, APIHandler):
+class _ExecutionHandler(JsonErrors, ReadyMixin, APIHandler):
     auth_resource = "kernels"
 
     def initialize(self, app: Any) -> None:
@@ -113,12 +114,6 @@ class _ExecutionHandler(ReadyMixin, APIHandler):
                 run_id=run.run_id,
             )
 
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        exc = kwargs.get("exc_info", (None, None, None))[1]
-        reason = getattr(exc, "log_message", None) or self._reason
-        self.set_header("Content-Type", "application/json")
-        self.finish({"error": reason, "status": status_code, **getattr(self, "error_detail", {})})
-
 
 class ExecutionActionHandler(_ExecutionHandler):
     checks_guests = True
@@ -159,11 +154,9 @@ class ExecutionActionHandler(_ExecutionHandler):
         try:
             runs = await self.execution.run(path, requests, self.requester())
         except SourceChanged as exc:
-            self.error_detail = {"error": "source_changed", "cell_id": exc.cell_id}
-            raise web.HTTPError(409, str(exc)) from exc
+            raise refuse(409, "source_changed", str(exc), cell_id=exc.cell_id) from exc
         except UnknownCell as exc:
-            self.error_detail = {"error": "unknown_cell", "cell_id": exc.cell_id}
-            raise web.HTTPError(404, str(exc)) from exc
+            raise refuse(404, "unknown_cell", str(exc), cell_id=exc.cell_id) from exc
         await self.audit_runs(path, runs)
         self.set_status(202)
         self.finish({"runs": [{"run_id": run.run_id, "cell_id": run.cell_id} for run in runs]})

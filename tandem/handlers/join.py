@@ -37,6 +37,7 @@ from ..access import (
     new_session_id,
 )
 from ..auth import GUEST_COOKIE, access_of
+from .errors import JsonErrors
 from .pages import PageMixin, editor_url, folder_url, render_page
 from .ready import ReadyMixin
 
@@ -269,7 +270,7 @@ class WaitingHandler(GuestPage):
         self.page(title, _card(title, text, attributes=live), "waiting")
 
 
-class WaitingStatusHandler(ReadyMixin, APIHandler):
+class WaitingStatusHandler(JsonErrors, ReadyMixin, APIHandler):
     """``{"status", "next"}`` for the waiting page's poll; only about the caller's own cookie."""
 
     checks_guests = True

@@ -18,6 +18,7 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
+from .errors import JsonErrors
 from .ready import ReadyMixin
 
 __all__ = ["routes"]
@@ -34,7 +35,7 @@ def routes(app: Any) -> list[tuple[Any, ...]]:
     ]
 
 
-class _CollaborationExtra(ReadyMixin, APIHandler):
+class _CollaborationExtra(JsonErrors, ReadyMixin, APIHandler):
     auth_resource = "contents"
 
 

@@ -25,6 +25,7 @@ from tornado import web
 from ..access import Action, Grant, InvalidScope, authorize
 from ..auth import GUEST_COOKIE, GuestUser, access_of
 from ..rooms import DocumentRoom
+from .errors import JsonErrors
 from .guests import require_guest_access
 from .pages import PageMixin, editor_url, folder_url, render_page
 from .ready import ReadyMixin
@@ -160,7 +161,7 @@ async def _valid_grants(handler: Any) -> list[Grant]:
     ]
 
 
-class FilesHandler(ReadyMixin, APIHandler):
+class FilesHandler(JsonErrors, ReadyMixin, APIHandler):
     checks_guests = True
 
     @web.authenticated
@@ -246,7 +247,7 @@ class FilesHandler(ReadyMixin, APIHandler):
         return min(tops, key=len) if tops else path
 
 
-class PresenceHandler(ReadyMixin, APIHandler):
+class PresenceHandler(JsonErrors, ReadyMixin, APIHandler):
     """Who is in each open notebook right now, from the live rooms' peers."""
 
     @web.authenticated

@@ -13,13 +13,14 @@ from ..documents.files import BadFile, FileGone
 from ..documents.model import UnsupportedDocument, kind_for
 from ..paths import InvalidPath, normalize_api_path, resolve_inside
 from ..rooms import RoomManager
+from .errors import JsonErrors
 from .guests import require_guest_access
 from .ready import ReadyMixin, json_object
 
 __all__ = ["SessionHandler"]
 
 
-class SessionHandler(ReadyMixin, APIHandler):
+class SessionHandler(JsonErrors, ReadyMixin, APIHandler):
     auth_resource = "contents"
     checks_guests = True
 

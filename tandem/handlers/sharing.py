@@ -12,8 +12,9 @@ from typing import Any
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
-from ..access import AccessError, InvalidRequest, InvalidScope, NotFound
+from ..access import InvalidRequest
 from ..auth import GuestUser, access_of
+from .errors import ApiError, JsonErrors, sharing_error
 from .ready import ReadyMixin, json_object
 
 __all__ = [
@@ -31,7 +32,7 @@ def _plain(record: Any) -> dict[str, Any]:
     return {k: (v.value if isinstance(v, Enum) else v) for k, v in data.items()}
 
 
-class OwnerHandler(ReadyMixin, APIHandler):
+class OwnerHandler(JsonErrors, ReadyMixin, APIHandler):
     """Base: refuses guests, turns access errors into clean 4xx answers."""
 
     def owner_only(self) -> Any:
@@ -47,13 +48,10 @@ class OwnerHandler(ReadyMixin, APIHandler):
     def body(self) -> dict[str, Any]:
         return json_object(self.request.body)
 
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        exc = kwargs.get("exc_info", (None, None))[1]
-        if isinstance(exc, NotFound):
-            self.set_status(404)
-        elif isinstance(exc, (AccessError, InvalidScope, ValueError, TypeError)):
-            self.set_status(400)
-        super().write_error(self.get_status(), **kwargs)
+    def describe(self, status: int, exc: BaseException | None) -> ApiError:
+        access = access_of(self)
+        root = access.root_dir if access is not None else ""
+        return sharing_error(exc, root, self.request.body, access) or super().describe(status, exc)
 
     def close_sessions(self, sessions: list[str]) -> None:
         self.settings["tandem"].close_guests(sessions)

@@ -237,7 +237,7 @@ async def test_a_cell_changed_since_it_was_seen_is_refused(
         status, body = await exec_server.arequest(
             "POST", "/tandem/api/execution/run/run.ipynb", stale
         )
-        assert status == 409 and body["error"] == "source_changed" and body["cell_id"] == ids[0], (
+        assert status == 409 and body["reason"] == "source_changed" and body["cell_id"] == ids[0], (
             body
         )
         assert exec_state(alice).get("queue", []) == []

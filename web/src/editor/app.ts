@@ -338,7 +338,7 @@ export class App {
       if (!result.ok && result.reason === "source_changed") {
         this.toast("Nothing ran: a cell changed before your request arrived. Check it and run again.");
       } else if (!result.ok) {
-        this.toast(result.status === 403 ? "You may not run code in this notebook." : `Could not run: ${result.message || result.status}`);
+        this.toast(result.status === 403 ? "You may not run code in this notebook." : `Could not run: ${result.message}`);
       }
     } catch {
       this.toast("Could not reach the server to run the cell.");

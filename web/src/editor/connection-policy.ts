@@ -1,6 +1,8 @@
 /** Pure decisions of the connection: what a close code means, what a session answer means,
  * how long to wait before retrying, and what the banner says. */
 
+import { errorOf } from "../shared/api";
+
 export type CloseAction =
   | { kind: "reconnect" }
   /** The document's epoch may have changed: ask the session endpoint again. */
@@ -68,7 +70,7 @@ export function sessionAction(previous: SessionInfo | null, status: number, body
   }
   if (status === 401 || status === 403) return { kind: "denied" };
   if (status === 404) return { kind: "gone" };
-  if (status === 400) return { kind: "fatal", message: body?.message || "The server refused to open this notebook." };
+  if (status === 400) return { kind: "fatal", message: errorOf(status, body, "The server refused to open this notebook.").message };
   return { kind: "retry" };
 }
 

@@ -3,7 +3,7 @@
 
 import type * as Y from "yjs";
 
-import { apiUrl, requestJson } from "../shared/api";
+import { apiUrl, errorOf, requestJson } from "../shared/api";
 import { sha256Hex } from "./sha256";
 
 export interface Runner {
@@ -96,10 +96,11 @@ export class ExecutionClient {
     const body = { cells: cells.map((cell) => ({ id: cell.id, source_hash: sha256Hex(cell.source) })) };
     const response = await requestJson("POST", this.url("run"), body);
     if (response.status === 202 || response.status === 200) return { ok: true };
-    if (response.status === 409 && response.body?.error === "source_changed") {
-      return { ok: false, reason: "source_changed", cellId: String(response.body.cell_id ?? "") };
+    const failure = errorOf(response.status, response.body);
+    if (failure.reason === "source_changed") {
+      return { ok: false, reason: "source_changed", cellId: String(response.body?.cell_id ?? "") };
     }
-    return { ok: false, reason: "error", status: response.status, message: response.body?.message ?? response.body?.error ?? "" };
+    return { ok: false, reason: "error", status: failure.status, message: failure.message };
   }
 
   async interrupt(): Promise<boolean> {

@@ -1,10 +1,10 @@
 // Requests to Tandem's JSON APIs from its own pages: same origin, the login cookie, and
 // the X-XSRFToken header (the `_xsrf` cookie) on every request that changes something.
 
-import { xsrfToken } from "../shared/api";
+import { errorOf, xsrfToken } from "../shared/api";
 
 export class ApiError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(readonly status: number, message: string, readonly reason = "") {
     super(message);
   }
 }
@@ -27,14 +27,14 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
     cache: "no-store",
   });
   if (!response.ok) {
-    let message = response.statusText || `HTTP ${response.status}`;
+    let data: unknown = null;
     try {
-      const data = await response.json();
-      if (data && typeof data.message === "string" && data.message) message = data.message;
+      data = await response.json();
     } catch {
-      // not JSON: keep the status text
+      // not JSON: the status text stands in
     }
-    throw new ApiError(response.status, message);
+    const failure = errorOf(response.status, data, response.statusText);
+    throw new ApiError(failure.status, failure.message, failure.reason);
   }
   if (response.status === 204) return undefined as T;
   return (await response.json()) as T;

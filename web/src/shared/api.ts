@@ -47,3 +47,21 @@ export async function requestJson<T = any>(
   }
   return { status: response.status, body: parsed as T };
 }
+
+/** A refusal from a Tandem JSON API. Every API answers errors as
+ * `{"message": <text for a person>, "reason": <stable code>}` (plus fields such as
+ * `cell_id` for some reasons); `errorOf` is the one place that reads it. */
+export interface ApiFailure {
+  status: number;
+  /** Stable snake_case code to branch on ("source_changed", "forbidden", ...). */
+  reason: string;
+  /** What went wrong and what to do, for a person. */
+  message: string;
+}
+
+export function errorOf(status: number, body: unknown, fallback = ""): ApiFailure {
+  const data = body !== null && typeof body === "object" ? (body as Record<string, unknown>) : {};
+  const reason = typeof data.reason === "string" && data.reason ? data.reason : "";
+  const message = typeof data.message === "string" && data.message ? data.message : fallback || `HTTP ${status}`;
+  return { status, reason, message };
+}
