@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 # Two updates from one writer; the second used to make every later update fail.
 POISONED_PENDING = [
     bytes.fromhex(

@@ -47,91 +47,97 @@ async def test_two_crashes_during_saves_in_a_row_lose_nothing(root, tmp_path):
         root, tmp_path / "state", args=FAST, env={faults.HOLD_FILE_WRITE: str(held)}
     )
     await server.start()
-    writer = await YPeer.open(server, "demo.ipynb")
-    watcher = await YPeer.open(server, "demo.ipynb")
-    first = [f"<a{i}>" for i in range(20)]
-    await type_tokens(writer, first)
-    await eventually(lambda: exactly_once(cell_text(watcher), first))
-    await wait_for_file(held)  # the save recorded what it writes, and is in the write
-    await server.stop(kill=True)
-    held.unlink()
-    await writer.close()
-    await watcher.close()
-    assert "<a0>" not in file_text(root)
+    try:
+        writer = await YPeer.open(server, "demo.ipynb")
+        watcher = await YPeer.open(server, "demo.ipynb")
+        first = [f"<a{i}>" for i in range(20)]
+        await type_tokens(writer, first)
+        await eventually(lambda: exactly_once(cell_text(watcher), first))
+        await wait_for_file(held)  # the save recorded what it writes, and is in the write
+        await server.stop(kill=True)
+        held.unlink()
+        await writer.close()
+        await watcher.close()
+        assert "<a0>" not in file_text(root)
 
-    # Restart: recovery saves the edits, and this save is interrupted too.
-    await server.start()
-    writer = await YPeer.open(server, "demo.ipynb")
-    assert exactly_once(cell_text(writer), first)
-    second = [f"<b{i}>" for i in range(20)]
-    await type_tokens(writer, second)
-    watcher = await YPeer.open(server, "demo.ipynb")
-    await eventually(lambda: exactly_once(cell_text(watcher), first + second))
-    await wait_for_file(held)
-    await server.stop(kill=True)
-    held.unlink()
-    await watcher.close()
-    assert "<a0>" not in file_text(root)
+        # Restart: recovery saves the edits, and this save is interrupted too.
+        await server.start()
+        writer = await YPeer.open(server, "demo.ipynb")
+        assert exactly_once(cell_text(writer), first)
+        second = [f"<b{i}>" for i in range(20)]
+        await type_tokens(writer, second)
+        watcher = await YPeer.open(server, "demo.ipynb")
+        await eventually(lambda: exactly_once(cell_text(watcher), first + second))
+        await wait_for_file(held)
+        await server.stop(kill=True)
+        held.unlink()
+        await watcher.close()
+        assert "<a0>" not in file_text(root)
 
-    server.extra_env = {}
-    await server.start()
-    fresh = await YPeer.open(server, "demo.ipynb")
-    assert exactly_once(cell_text(fresh), first + second), cell_text(fresh)
-    await eventually(lambda: exactly_once(file_text(root), first + second), timeout=30)
-    # the writer's tab comes back with its state: nothing doubles
-    await writer.reconnect(server)
-    await eventually(lambda: cell_text(writer) == cell_text(fresh))
-    assert exactly_once(cell_text(fresh), first + second)
-    for peer in (writer, fresh):
-        await peer.close()
-    await server.stop()
+        server.extra_env = {}
+        await server.start()
+        fresh = await YPeer.open(server, "demo.ipynb")
+        assert exactly_once(cell_text(fresh), first + second), cell_text(fresh)
+        await eventually(lambda: exactly_once(file_text(root), first + second), timeout=30)
+        # the writer's tab comes back with its state: nothing doubles
+        await writer.reconnect(server)
+        await eventually(lambda: cell_text(writer) == cell_text(fresh))
+        assert exactly_once(cell_text(fresh), first + second)
+        for peer in (writer, fresh):
+            await peer.close()
+    finally:
+        await server.stop()
 
 
 async def test_store_failure_rolls_the_room_back_to_what_is_stored(root, tmp_path):
     full = tmp_path / "disk-full"
     server = TandemServer(root, tmp_path / "state", args=FAST, env={faults.STORE_FULL: str(full)})
     await server.start()
-    writer = await YPeer.open(server, "demo.ipynb")
-    watcher = await YPeer.open(server, "demo.ipynb")
-    await type_tokens(writer, ["<stored>"])
-    await eventually(lambda: "<stored>" in cell_text(watcher))
-    await eventually(lambda: "<stored>" in file_text(root), timeout=30)
+    try:
+        writer = await YPeer.open(server, "demo.ipynb")
+        watcher = await YPeer.open(server, "demo.ipynb")
+        await type_tokens(writer, ["<stored>"])
+        await eventually(lambda: "<stored>" in cell_text(watcher))
+        await eventually(lambda: "<stored>" in file_text(root), timeout=30)
 
-    full.touch()  # the disk is full from now on
-    await type_tokens(writer, ["<unstored>"])
-    await eventually(lambda: writer.closed.is_set() and watcher.closed.is_set())
-    assert writer.close_code == 4500 and watcher.close_code == 4500
-    assert "<unstored>" not in cell_text(watcher)
+        full.touch()  # the disk is full from now on
+        await type_tokens(writer, ["<unstored>"])
+        await eventually(lambda: writer.closed.is_set() and watcher.closed.is_set())
+        assert writer.close_code == 4500 and watcher.close_code == 4500
+        assert "<unstored>" not in cell_text(watcher)
 
-    # Someone joining while the disk is still full is shown only what is stored.
-    joiner = await YPeer.open(server, "demo.ipynb")
-    assert "<stored>" in cell_text(joiner) and "<unstored>" not in cell_text(joiner)
-    await joiner.close()
-    await asyncio.sleep(1.5)  # past the save delays: an unstored change is never saved
-    assert "<unstored>" not in file_text(root)
-    await server.stop(kill=True)  # and the server dies while the disk is full
-    assert "<unstored>" not in file_text(root)
+        # Someone joining while the disk is still full is shown only what is stored.
+        joiner = await YPeer.open(server, "demo.ipynb")
+        assert "<stored>" in cell_text(joiner) and "<unstored>" not in cell_text(joiner)
+        await joiner.close()
+        await asyncio.sleep(1.5)  # past the save delays: an unstored change is never saved
+        assert "<unstored>" not in file_text(root)
+        await server.stop(kill=True)  # and the server dies while the disk is full
+        assert "<unstored>" not in file_text(root)
 
-    full.unlink()
-    await server.start()
-    fresh = await YPeer.open(server, "demo.ipynb")
-    assert fresh.session_id == writer.session_id  # same lineage: the history applied
-    assert "<stored>" in cell_text(fresh) and "<unstored>" not in cell_text(fresh)
-    # The writer's tab still holds its edit and sends it again: stored once, shown once.
-    await writer.reconnect(server)
-    assert writer.close_code is None
-    await eventually(lambda: "<unstored>" in cell_text(fresh))
-    await eventually(lambda: exactly_once(file_text(root), ["<stored>", "<unstored>"]), timeout=30)
-    await server.stop(kill=True)
-    await server.start()
-    after = await YPeer.open(server, "demo.ipynb")
-    assert exactly_once(cell_text(after), ["<stored>", "<unstored>"])
-    await writer.reconnect(server)
-    await eventually(lambda: cell_text(writer) == cell_text(after))
-    assert exactly_once(cell_text(after), ["<stored>", "<unstored>"])
-    for peer in (writer, watcher, fresh, after):
-        await peer.close()
-    await server.stop()
+        full.unlink()
+        await server.start()
+        fresh = await YPeer.open(server, "demo.ipynb")
+        assert fresh.session_id == writer.session_id  # same lineage: the history applied
+        assert "<stored>" in cell_text(fresh) and "<unstored>" not in cell_text(fresh)
+        # The writer's tab still holds its edit and sends it again: stored once, shown once.
+        await writer.reconnect(server)
+        assert writer.close_code is None
+        await eventually(lambda: "<unstored>" in cell_text(fresh))
+        await eventually(
+            lambda: exactly_once(file_text(root), ["<stored>", "<unstored>"]), timeout=30
+        )
+        await server.stop(kill=True)
+        await server.start()
+        after = await YPeer.open(server, "demo.ipynb")
+        assert exactly_once(cell_text(after), ["<stored>", "<unstored>"])
+        await writer.reconnect(server)
+        await eventually(lambda: cell_text(writer) == cell_text(after))
+        assert exactly_once(cell_text(after), ["<stored>", "<unstored>"])
+        for peer in (writer, watcher, fresh, after):
+            await peer.close()
+    finally:
+        await server.stop()
 
 
 async def test_poisoned_pending_frames_keep_the_room_and_its_history(root, tmp_path):
