@@ -243,8 +243,6 @@ class Room:
             raise ProtocolError(f"update does not apply: {exc}") from exc
         finally:
             self._writing = False
-        if self._size_estimate is not None:
-            self._size_estimate += len(update)
         released = self._release_waiting() if self._waiting else 0
         left = get_update(update, self.doc.get_state())
         keep: list[bytes] = []
@@ -440,6 +438,8 @@ class Room:
         if self.failed or (not changes and not keep):
             return _done()
         stored = self.persist([*changes, *(keep or [])])
+        if self._size_estimate is not None:
+            self._size_estimate += sum(map(len, changes)) + sum(map(len, keep or []))
         self.on_changed(origin)
 
         def relay(future: asyncio.Future[None]) -> None:
