@@ -278,10 +278,13 @@ def inspect_update(update: bytes) -> UpdateShape:
                         raise InvalidUpdate("unknown parent kind")
                     if info & 0x20:
                         cursor.string()
-                for ref_client, ref_clock in item_refs:
-                    if ref_client == client and ref_clock >= clock:
-                        raise InvalidUpdate("an item refers to itself or a later item")
-                refs.extend(item_refs)
+                for target in item_refs:
+                    if target[0] == client:
+                        if target[1] >= clock:
+                            raise InvalidUpdate("an item refers to itself or a later item")
+                        if target[1] >= run_start:
+                            continue  # an earlier struct of this run: provided here
+                    refs.append(target)
                 length = _item_content(cursor, ref)
             clock += length
             if clock > MAX_CLOCK:
