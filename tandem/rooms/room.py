@@ -253,15 +253,16 @@ class Room:
             keep.append(left)
         changes = self._take_captured()
         state = self.doc.get_state()
+        echo = False
         if released or len(changes) > 1:
             # Several transactions: relay what the document gained as one update, to
             # everyone (waiting updates of other peers were part of it).
             changes = [self.doc.get_update(self._known_state)] if state != self._known_state else []
-            origin = None
+            echo = True
         self._known_state = state
         if self._pending:
             self.still_pending()
-        return self._commit(changes, origin, keep=keep)
+        return self._commit(changes, origin, keep=keep, echo=echo)
 
     # -- waiting updates -------------------------------------------------------------
 
@@ -432,9 +433,15 @@ class Room:
         return changes
 
     def _commit(
-        self, changes: list[bytes], origin: Peer | None, keep: list[bytes] | None = None
+        self,
+        changes: list[bytes],
+        origin: Peer | None,
+        keep: list[bytes] | None = None,
+        *,
+        echo: bool = False,
     ) -> asyncio.Future[None]:
-        """Persist ``changes`` (and ``keep``, stored but not relayed); relay once durable."""
+        """Persist ``changes`` (and ``keep``, stored but not relayed); relay once durable,
+        to everyone but ``origin`` (to everyone with ``echo``)."""
         if self.failed or (not changes and not keep):
             return _done()
         stored = self.persist([*changes, *(keep or [])])
@@ -447,7 +454,9 @@ class Room:
                 self.fail(None if future.cancelled() else future.exception())
                 return
             for change in changes:
-                self.broadcast(encode_sync(SyncType.UPDATE, change), exclude=origin)
+                self.broadcast(
+                    encode_sync(SyncType.UPDATE, change), exclude=None if echo else origin
+                )
 
         stored.add_done_callback(relay)
         return stored

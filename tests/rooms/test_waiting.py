@@ -211,3 +211,16 @@ async def test_malformed_update_and_state_vector_are_refused_unapplied(room):
     with pytest.raises(ProtocolError):
         await room.receive(peer, encode_sync(SyncType.STEP1, b"\x01\x05"))
     assert room.doc.get_state() == state
+
+
+async def test_a_released_update_counts_as_a_peer_edit(room):
+    edits: list[object] = []
+    room.on_changed = edits.append  # type: ignore[method-assign]
+    late, early = FakePeer("late"), FakePeer("early")
+    room.join(late)
+    room.join(early)
+    first, second = typed(7, "a", "b")
+    await send(room, late, second)
+    assert edits == []
+    await send(room, early, first)
+    assert edits == [early]  # a peer's edit: a document room saves it
