@@ -70,24 +70,23 @@ class _Cursor:
 
     def uint(self) -> int:
         data, pos = self.data, self.pos
-        if pos >= self.end:
-            raise InvalidUpdate("truncated var-uint")
-        first = data[pos]
-        if first < 0x80:
-            self.pos = pos + 1
-            return first
-        value, shift = first & 0x7F, 7
-        while True:
-            pos += 1
-            if pos >= self.end:
-                raise InvalidUpdate("truncated var-uint")
+        try:
             byte = data[pos]
-            value |= (byte & 0x7F) << shift
             if byte < 0x80:
-                break
-            shift += 7
-            if shift > 49:
-                raise InvalidUpdate("var-uint longer than 53 bits")
+                self.pos = pos + 1
+                return byte
+            value, shift = byte & 0x7F, 7
+            while True:
+                pos += 1
+                byte = data[pos]
+                value |= (byte & 0x7F) << shift
+                if byte < 0x80:
+                    break
+                shift += 7
+                if shift > 49:
+                    raise InvalidUpdate("var-uint longer than 53 bits")
+        except IndexError:
+            raise InvalidUpdate("truncated var-uint") from None
         if value > MAX_SAFE_INTEGER:
             raise InvalidUpdate("var-uint larger than 2^53 - 1")
         self.pos = pos + 1
@@ -128,6 +127,15 @@ class _Cursor:
             return self.raw().decode("utf-8")
         except UnicodeDecodeError as exc:
             raise InvalidUpdate("string is not UTF-8") from exc
+
+    def raw_string(self) -> None:
+        """A string that is only checked (UTF-8), not used."""
+        chunk = self.raw()
+        if not chunk.isascii():
+            try:
+                chunk.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise InvalidUpdate("string is not UTF-8") from exc
 
     def json_string(self) -> None:
         text = self.string()
@@ -211,6 +219,11 @@ def _item_content(cursor: _Cursor, ref: int) -> int:
     return length
 
 
+def _check_target(target: tuple[int, int], client: int, clock: int) -> None:
+    if target[0] == client and target[1] >= clock:
+        raise InvalidUpdate("an item refers to itself or a later item")
+
+
 def _external_end(intervals: list[tuple[int, int]], start: int, end: int) -> int:
     """The end of the part of [start, end) the update itself does not provide (0: none)."""
     pieces = [(start, end)]
@@ -248,10 +261,15 @@ def inspect_update(update: bytes) -> UpdateShape:
         if clock > 0:
             needs[client] = clock
         run_start = clock
+        data, end = cursor.data, cursor.end
         for _ in range(count):
-            info = cursor.byte()
+            # Hot loop: one-byte var-uints (nearly all of them) are read inline.
+            if cursor.pos >= end:
+                raise InvalidUpdate("truncated")
+            info = data[cursor.pos]
+            cursor.pos += 1
             ref = info & 0x1F
-            if ref in (_GC, _SKIP):
+            if ref == _GC or ref == _SKIP:
                 if info & 0xE0:
                     raise InvalidUpdate("flags on a GC or skip struct")
                 length = cursor.uint()
@@ -263,28 +281,30 @@ def inspect_update(update: bytes) -> UpdateShape:
                     run_start = clock + length
                     needs[client] = max(needs.get(client, 0), run_start)
             else:
-                item_refs = []
-                if info & 0x80:
-                    item_refs.append((cursor.uint(), cursor.uint()))
-                if info & 0x40:
-                    item_refs.append((cursor.uint(), cursor.uint()))
-                if not info & 0xC0:
+                if info & 0xC0:
+                    if info & 0x80:
+                        target = (cursor.uint(), cursor.uint())
+                        if target[0] != client or target[1] < run_start or target[1] >= clock:
+                            _check_target(target, client, clock)
+                            refs.append(target)
+                    if info & 0x40:
+                        target = (cursor.uint(), cursor.uint())
+                        if target[0] != client or target[1] < run_start or target[1] >= clock:
+                            _check_target(target, client, clock)
+                            refs.append(target)
+                else:
                     parent = cursor.uint()
                     if parent == 1:
-                        cursor.string()
+                        cursor.raw_string()
                     elif parent == 0:
-                        item_refs.append((cursor.uint(), cursor.uint()))
+                        target = (cursor.uint(), cursor.uint())
+                        if target[0] != client or target[1] < run_start or target[1] >= clock:
+                            _check_target(target, client, clock)
+                            refs.append(target)
                     else:
                         raise InvalidUpdate("unknown parent kind")
                     if info & 0x20:
-                        cursor.string()
-                for target in item_refs:
-                    if target[0] == client:
-                        if target[1] >= clock:
-                            raise InvalidUpdate("an item refers to itself or a later item")
-                        if target[1] >= run_start:
-                            continue  # an earlier struct of this run: provided here
-                    refs.append(target)
+                        cursor.raw_string()
                 length = _item_content(cursor, ref)
             clock += length
             if clock > MAX_CLOCK:
