@@ -30,6 +30,7 @@ from .handlers.sharing import (
     InvitationsHandler,
 )
 from .rooms import DocumentRoom, Room, RoomManager, RoomSettings
+from .rooms.room import WriteLimits
 from .store import SQLiteStore
 from .ydoc_shim import YDocShim
 
@@ -101,6 +102,23 @@ class TandemApp(ExtensionApp):
     max_message_size = Int(
         64 * 1024 * 1024, config=True, help="Largest WebSocket message accepted, in bytes."
     )
+    max_document_size = Int(
+        64 * 1024 * 1024,
+        config=True,
+        help="Largest size (bytes) a peer may grow one document to; updates past it are "
+        "refused and their sender is closed with 1009 (0: no limit).",
+    )
+    max_waiting_updates = Int(
+        1000,
+        config=True,
+        help="Updates one room holds while they wait for data that has not arrived yet.",
+    )
+    max_waiting_per_peer = Int(
+        200,
+        config=True,
+        help="Of a room's waiting updates, how many one connection may have; past it the "
+        "connection is closed (1008).",
+    )
     max_output_bytes = Int(
         1024 * 1024,
         config=True,
@@ -121,6 +139,13 @@ class TandemApp(ExtensionApp):
         config=True,
         help="Seconds a cell's input() waits for its person's answer before it fails.",
     )
+
+    def _write_limits(self) -> WriteLimits:
+        return WriteLimits(
+            max_document_size=self.max_document_size,
+            max_waiting_updates=self.max_waiting_updates,
+            max_waiting_per_peer=self.max_waiting_per_peer,
+        )
 
     def initialize_settings(self) -> None:
         path = self.db_path or os.path.join(jupyter_data_dir(), "tandem", "tandem.sqlite")
@@ -289,6 +314,7 @@ class TandemApp(ExtensionApp):
             self.serverapp.contents_manager, lambda: file_ids.get_path(file_id), kind
         )
         room = DocumentRoom(room_id, file_id, kind, file, self.store, self.room_settings, self.log)
+        room.limits = self._write_limits()
         room.on_denied.append(self._audit_denied_update)
         try:
             await room.start()

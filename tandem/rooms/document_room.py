@@ -12,6 +12,7 @@ from typing import Any
 
 from pycrdt import Doc
 
+from .. import faults
 from ..documents.files import DocumentFile, FileChanged, FileGone
 from ..documents.merge import file_change_update
 from ..documents.model import DocumentKind, content_fingerprint, new_document, repair_notebook
@@ -93,7 +94,9 @@ class DocumentRoom(Room):
                 self._base_update = (
                     history.base_update if current_pair else history.prev_base
                 ) or b""
-                self._synced_fingerprint = on_disk
+                # Record the pair this relies on: if the next save is interrupted too,
+                # the file still matches a recorded pair (not a foreign change).
+                self._mark_synced(on_disk)
                 self._note_edit()
             elif history.base_update and not self._replaced_wholesale(current, snapshot.content):
                 self.log.info(
@@ -221,6 +224,8 @@ class DocumentRoom(Room):
         """Write the document to its file now. Returns "success", "skipped" or "failed"."""
         if not self._started:
             return "skipped"
+        if self.failed:
+            return "failed"  # the live document holds a change the store does not
         async with self._save_lock:
             if self._save_timer is not None:
                 self._save_timer.cancel()
@@ -239,6 +244,9 @@ class DocumentRoom(Room):
                 self._base_update = base
                 self._mark_synced(fingerprint)
                 await self.durable()
+                if self.failed:
+                    return "failed"
+                await faults.hold_file_write()
                 saved = await self.file.write(content, self._file_version)
             except FileChanged:
                 # Someone wrote the file while we prepared ours: merge theirs, save again.
@@ -307,6 +315,7 @@ class DocumentRoom(Room):
         if command != "save":
             raise ProtocolError(f"unknown raw command {command[:32]!r}")
         request_id = reader.var_uint()
+        reader.expect_end()
         status = await self.save() if self._dirty_since is not None else "success"
         if status == "skipped":
             status = "success"
@@ -315,7 +324,7 @@ class DocumentRoom(Room):
     # -- the file on disk ------------------------------------------------------------
 
     async def _poll_file(self) -> None:
-        while True:
+        while not self.failed:
             await asyncio.sleep(self.settings.poll_interval)
             try:
                 async with self._save_lock:
@@ -370,11 +379,11 @@ class DocumentRoom(Room):
     async def stop(self) -> None:
         if self._poller is not None:
             self._poller.cancel()
-        if self._started and self._dirty_since is not None:
+        if self._started and self._dirty_since is not None and not self.failed:
             await self.save()
         if self._save_timer is not None:
             self._save_timer.cancel()
-        if self._started:
+        if self._started and not self.failed:
             self.compact()
             await self.durable()
         await super().stop()

@@ -53,6 +53,8 @@ class RoomManager:
             task.add_done_callback(lambda _: self._starting.pop(room_id, None))
         room = await asyncio.shield(task)
         self._rooms[room_id] = room
+        if self._discard not in room.on_failed:
+            room.on_failed.append(self._discard)
         if not room.peers:
             self.schedule_eviction(room)
         return room
@@ -103,6 +105,15 @@ class RoomManager:
             self.log.error("error while stopping room %s: %r", room.room_id, exc)
         self.log.info("evicted room %s", room.room_id)
         release_freed_memory()
+
+    def _discard(self, room: Room) -> None:
+        """Drop a failed room now (its peers are closed); the next peer reloads it."""
+        if self._rooms.get(room.room_id) is not room or room.room_id in self._stopping:
+            return
+        self._cancel_eviction(room.room_id)
+        task = asyncio.create_task(self._stop_room(room))
+        self._stopping[room.room_id] = task
+        task.add_done_callback(lambda _: self._stopping.pop(room.room_id, None))
 
     async def evict(self, room_id: str) -> None:
         """Stop a room now (closing its peers first)."""

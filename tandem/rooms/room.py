@@ -9,13 +9,16 @@ only once the log has committed it.
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from pycrdt import Doc, TransactionEvent, get_update
 
+from ..documents.updates import InvalidUpdate, UpdateShape, decode_state_vector, inspect_update
 from ..protocol import (
     MessageType,
     ProtocolError,
@@ -27,9 +30,34 @@ from ..protocol import (
 )
 from .awareness import AwarenessRegistry
 
-__all__ = ["Peer", "Room"]
+__all__ = ["Peer", "Room", "WriteLimits"]
 
 EMPTY_UPDATE = b"\x00\x00"
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class WriteLimits:
+    """Bounds on what peers may write into one room (0 disables a bound)."""
+
+    max_document_size: int = 64 * MiB
+    """Bytes the document (plus its waiting updates) may grow to; past it, updates are
+    refused and their sender is closed (1009)."""
+    max_waiting_updates: int = 1000
+    """Updates a room holds while they wait for missing data."""
+    max_waiting_per_peer: int = 200
+    """Of those, how many one peer may have waiting."""
+    max_waiting_bytes: int = 8 * MiB
+    """Bytes of waiting updates a room holds."""
+
+
+@dataclass
+class _Waiting:
+    """A peer's update held outside the document until what it depends on arrives."""
+
+    update: bytes
+    peer_id: str
+    shape: UpdateShape
 
 
 class Peer(Protocol):
@@ -68,6 +96,18 @@ class Room:
         self._subscription = self.doc.observe(self._on_transaction)
         self._writing = False
         self._catch_up_scheduled = False
+        self.limits = WriteLimits()
+        self.failed = False
+        """Set once a change could not be stored: the room then accepts nothing more."""
+        self.on_failed: list[Callable[[Room], None]] = []
+        self._waiting: dict[int, _Waiting] = {}
+        self._waiting_seq = 0
+        self._waiting_heaps: dict[int, list[tuple[int, int]]] = {}
+        self._waiting_bytes = 0
+        self._waiting_by_peer: dict[str, int] = {}
+        self._size_estimate: int | None = None
+        self._vector_bytes = b""
+        self._vector: dict[int, int] = {}
 
     def _on_transaction(self, event: TransactionEvent) -> None:
         update = event.update
@@ -100,6 +140,7 @@ class Room:
     def leave(self, peer: Peer) -> None:
         if self.peers.pop(peer.peer_id, None) is None:
             return
+        self._drop_waiting_of(peer.peer_id)  # its sender resends them when it reconnects
         gone = self.awareness.remove_peer(peer.peer_id)
         if gone:
             self.broadcast(encode_awareness(gone))
@@ -140,6 +181,7 @@ class Room:
         if sync_type == SyncType.STEP1:
             self._catch_up()
             try:
+                decode_state_vector(payload)
                 reply = self.doc.get_update(payload)
             except Exception as exc:
                 raise ProtocolError("state vector does not decode") from exc
@@ -167,47 +209,194 @@ class Room:
         """Apply ``update``; store what it changed; relay it once stored.
 
         Returns a future resolved when the change is durable. Raises
-        :class:`ProtocolError` if the update does not decode (the document is unchanged).
-        Structs that wait for a missing dependency are stored (never lost) but not
-        relayed: peers are only shown what the server's document holds.
+        :class:`ProtocolError` if the update is malformed (the document is unchanged).
+        A peer's update is checked strictly before the CRDT library sees it; if it
+        depends on data the document lacks, it waits outside the document (bounded by
+        :attr:`limits`) and is applied once that data arrives: peers are only shown,
+        and the store only keeps, what the server's document holds.
         """
+        if self.failed:
+            if origin is not None:
+                origin.close(4500, "the server could not store an update; reconnect")
+            return _done()
         self._catch_up()
+        if origin is None:
+            return self._integrate(update, None)
+        try:
+            shape = inspect_update(update)
+        except InvalidUpdate as exc:
+            raise ProtocolError(f"update is malformed: {exc}") from exc
+        if self._exceeds_size_limit(update, origin):
+            return _done()
+        if shape.missing(self._state_vector()):
+            self._hold(update, shape, origin)
+            return _done()
+        return self._integrate(update, origin)
+
+    def _integrate(self, update: bytes, origin: Peer | None) -> asyncio.Future[None]:
         self._captured.clear()
         self._writing = True
         try:
             self.doc.apply_update(update)
         except Exception as exc:
             self._captured.clear()
-            raise ProtocolError(f"update does not decode: {exc}") from exc
+            raise ProtocolError(f"update does not apply: {exc}") from exc
         finally:
             self._writing = False
-        waiting = get_update(update, self.doc.get_state())
-        if waiting[0] == 0:
-            waiting = b""
-        else:
-            self._pending.append(waiting)
-        if self._pending:
-            self._writing = True
-            try:
-                self._retry_pending()
-            finally:
-                self._writing = False
+        released = self._release_waiting() if self._waiting else 0
+        left = get_update(update, self.doc.get_state())
+        keep: list[bytes] = []
+        if left[0] != 0:
+            # The library keeps part of it waiting internally: store it (never lost),
+            # relay it once integrated (see _catch_up).
+            self._pending.append(left)
+            keep.append(left)
         changes = self._take_captured()
         state = self.doc.get_state()
-        if self._pending and state != self._known_state or len(changes) > 1:
-            # Waiting structs were integrated: the transactions' own updates can leave
-            # some of them out, so take everything the document gained instead.
-            changes = [self.doc.get_update(self._known_state)]
+        echo = False
+        if released or len(changes) > 1:
+            # Several transactions: relay what the document gained as one update, to
+            # everyone (waiting updates of other peers were part of it).
+            changes = [self.doc.get_update(self._known_state)] if state != self._known_state else []
+            echo = True
         self._known_state = state
-        return self._commit(changes, origin, keep=[waiting] if waiting else [])
+        if self._pending:
+            self.still_pending()
+        return self._commit(changes, origin, keep=keep, echo=echo)
+
+    # -- waiting updates -------------------------------------------------------------
+
+    def _state_vector(self) -> dict[int, int]:
+        state = self.doc.get_state()
+        if state != self._vector_bytes:
+            self._vector = decode_state_vector(state)
+            self._vector_bytes = state
+        return self._vector
+
+    def _hold(self, update: bytes, shape: UpdateShape, origin: Peer) -> None:
+        limits = self.limits
+        peer_id = origin.peer_id
+        if (
+            (limits.max_waiting_updates and len(self._waiting) >= limits.max_waiting_updates)
+            or (
+                limits.max_waiting_per_peer
+                and self._waiting_by_peer.get(peer_id, 0) >= limits.max_waiting_per_peer
+            )
+            or (
+                limits.max_waiting_bytes
+                and self._waiting_bytes + len(update) > limits.max_waiting_bytes
+            )
+        ):
+            self.log.warning(
+                "closing peer %s of %s: too many updates waiting for missing data",
+                peer_id,
+                self.room_id,
+            )
+            self._drop_waiting_of(peer_id)
+            origin.close(1008, "too many updates waiting for missing data")
+            return
+        self._waiting_seq += 1
+        key = self._waiting_seq
+        self._waiting[key] = _Waiting(update, peer_id, shape)
+        self._waiting_bytes += len(update)
+        self._waiting_by_peer[peer_id] = self._waiting_by_peer.get(peer_id, 0) + 1
+        for client, clock in shape.missing(self._state_vector()).items():
+            heapq.heappush(self._waiting_heaps.setdefault(client, []), (clock, key))
+
+    def _forget_waiting(self, key: int) -> _Waiting | None:
+        entry = self._waiting.pop(key, None)
+        if entry is not None:
+            self._waiting_bytes -= len(entry.update)
+            count = self._waiting_by_peer.get(entry.peer_id, 0) - 1
+            if count > 0:
+                self._waiting_by_peer[entry.peer_id] = count
+            else:
+                self._waiting_by_peer.pop(entry.peer_id, None)
+        return entry
+
+    def _drop_waiting_of(self, peer_id: str) -> None:
+        for key in [k for k, e in self._waiting.items() if e.peer_id == peer_id]:
+            self._forget_waiting(key)
+
+    def _release_waiting(self) -> int:
+        """Apply the waiting updates whose dependencies have now arrived. Only updates
+        waiting on a client whose clock advanced are looked at (the per-client heaps),
+        so the cost follows the new data, not the size of the waiting set. An update
+        that fails to apply is dropped and its sender closed; the room carries on."""
+        released = 0
+        while True:
+            state = self._state_vector()
+            ready: set[int] = set()
+            for client, heap in list(self._waiting_heaps.items()):
+                have = state.get(client, 0)
+                while heap and heap[0][0] <= have:
+                    _, key = heapq.heappop(heap)
+                    entry = self._waiting.get(key)
+                    if entry is not None and not entry.shape.missing(state):
+                        ready.add(key)
+                if not heap:
+                    del self._waiting_heaps[client]
+            if not ready:
+                return released
+            for key in sorted(ready):
+                entry = self._forget_waiting(key)
+                assert entry is not None
+                self._writing = True
+                try:
+                    self.doc.apply_update(entry.update)
+                    released += 1
+                except Exception as exc:
+                    self.log.warning(
+                        "dropped a waiting update from %s in %s: %r",
+                        entry.peer_id,
+                        self.room_id,
+                        exc,
+                    )
+                    self._drop_waiting_of(entry.peer_id)
+                    culprit = self.peers.get(entry.peer_id)
+                    if culprit is not None:
+                        culprit.close(1007, "malformed message: an update does not apply")
+                finally:
+                    self._writing = False
+
+    def waiting_updates(self) -> int:
+        """How many peers' updates wait for missing data (for tests and monitoring)."""
+        return len(self._waiting)
+
+    def _exceeds_size_limit(self, update: bytes, origin: Peer) -> bool:
+        """Refuse (and close the sender of) an update that would take the document past
+        :attr:`WriteLimits.max_document_size`; the running estimate only grows, and is
+        measured exactly when it would cross the limit."""
+        limit = self.limits.max_document_size
+        if not limit:
+            return False
+        if self._size_estimate is not None and self._size_estimate + len(update) <= limit:
+            return False
+        growth = len(get_update(update, self.doc.get_state()))
+        self._size_estimate = len(self.doc.get_update()) + self._waiting_bytes
+        if self._size_estimate + growth <= limit:
+            return False
+        self.log.warning(
+            "refused an update from %s in %s: document size limit of %d bytes",
+            origin.peer_id,
+            self.room_id,
+            limit,
+        )
+        origin.close(1009, f"document size limit ({limit // MiB} MiB) reached; change not kept")
+        return True
 
     def _retry_pending(self) -> None:
-        """Re-apply waiting structs: the CRDT library can leave some waiting even once
-        their dependencies have arrived, depending on arrival order."""
+        """Re-apply structs the library still holds waiting (e.g. from a stored history):
+        it can leave some waiting even once their dependencies have arrived, depending
+        on arrival order. One that fails is dropped."""
         for _ in range(4):
             before = self.doc.get_state()
             for update in list(self._pending):
-                self.doc.apply_update(update)
+                try:
+                    self.doc.apply_update(update)
+                except Exception as exc:
+                    self.log.warning("dropped a waiting update in %s: %r", self.room_id, exc)
+                    self._pending.remove(update)
             self.still_pending()
             if not self._pending or self.doc.get_state() == before:
                 return
@@ -244,25 +433,51 @@ class Room:
         return changes
 
     def _commit(
-        self, changes: list[bytes], origin: Peer | None, keep: list[bytes] | None = None
+        self,
+        changes: list[bytes],
+        origin: Peer | None,
+        keep: list[bytes] | None = None,
+        *,
+        echo: bool = False,
     ) -> asyncio.Future[None]:
-        """Persist ``changes`` (and ``keep``, stored but not relayed); relay once durable."""
-        if not changes and not keep:
+        """Persist ``changes`` (and ``keep``, stored but not relayed); relay once durable,
+        to everyone but ``origin`` (to everyone with ``echo``)."""
+        if self.failed or (not changes and not keep):
             return _done()
         stored = self.persist([*changes, *(keep or [])])
+        if self._size_estimate is not None:
+            self._size_estimate += sum(map(len, changes)) + sum(map(len, keep or []))
         self.on_changed(origin)
 
         def relay(future: asyncio.Future[None]) -> None:
             if future.cancelled() or future.exception() is not None:
-                error = None if future.cancelled() else future.exception()
-                self.log.error("could not store an update in %s: %r", self.room_id, error)
-                self.close_all(4500, "the server could not store an update")
+                self.fail(None if future.cancelled() else future.exception())
                 return
             for change in changes:
-                self.broadcast(encode_sync(SyncType.UPDATE, change), exclude=origin)
+                self.broadcast(
+                    encode_sync(SyncType.UPDATE, change), exclude=None if echo else origin
+                )
 
         stored.add_done_callback(relay)
         return stored
+
+    def fail(self, error: BaseException | None) -> None:
+        """A change could not be stored: the live document now holds something the store
+        does not. Nobody may see, save or build on it: every peer is closed, the room
+        accepts nothing more, and ``on_failed`` listeners (the room manager) discard it,
+        so the next peer gets a room reloaded from what is stored."""
+        if self.failed:
+            return
+        self.failed = True
+        self.log.error(
+            "could not store an update in %s: %r; reloading the room", self.room_id, error
+        )
+        self.close_all(4500, "the server could not store an update; reconnect")
+        for hook in self.on_failed:
+            try:
+                hook(self)
+            except Exception:  # a listener never stops the others
+                self.log.exception("on_failed listener failed for %s", self.room_id)
 
     def persist(self, changes: list[bytes]) -> asyncio.Future[None]:
         """Make ``changes`` durable; the base room keeps nothing."""

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import faults
 from .base import DocumentHistory, StaleEpoch
 
 __all__ = ["SQLiteStore"]
@@ -234,7 +235,7 @@ class SQLiteStore:
             if not batch:
                 continue
             results = await self._run(self._commit, batch)
-            for write, error in zip(batch, results):
+            for write, error in zip(batch, results, strict=True):
                 if write.future.done():
                     continue
                 if error is None:
@@ -260,6 +261,8 @@ class SQLiteStore:
                     conn.execute("ROLLBACK TO w")
                     conn.execute("RELEASE w")
                     results.append(exc)
+            if faults.store_full():
+                raise sqlite3.OperationalError("database or disk is full")
             conn.execute("COMMIT")
             self.commits += 1
             if self._compactions:
