@@ -1,0 +1,210 @@
+"""Which kernels run confined, and with what: the server-side half of the sandbox.
+
+A notebook is *shared for running* while some guest may run code in it (``scopes_for``
+answers from the access layer). Then its kernel, whoever starts it (Tandem, JupyterLab), is
+launched by :mod:`tandem.sandbox.launch` with a :class:`~tandem.sandbox.policy.Confinement`
+whose read-write scope is:
+
+- a folder share: the shared folder;
+- a file share: the notebook's folder, unless that folder is the server root or holds
+  something protected, then only the notebook file (the kernel works in its private home);
+- several shares: the narrowest one (every guest's share contains it).
+
+The scope may never contain a protected path (the home directory, Tandem's store and key,
+Jupyter's runtime, data and config directories): such a notebook cannot be confined.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+
+from .landlock import abi_version
+from .launch import CGROUP_ROOTS, own_cgroup
+from .policy import NETWORK_MODES, Confinement, Limits, contains, python_read_only
+
+__all__ = ["SandboxService", "SandboxSettings", "Unconfinable"]
+
+ScopesFor = Callable[[str], Awaitable[list[tuple[str, bool]]]]
+
+
+class Unconfinable(Exception):
+    """This notebook's kernel cannot be confined (no Landlock, or the scope is unsafe)."""
+
+
+@dataclass(frozen=True)
+class SandboxSettings:
+    enabled: bool = True
+    network: str = "none"
+    ports: tuple[int, ...] = (80, 443)
+    limits: Limits = field(default_factory=Limits)
+    runs_as_me: bool = False
+    """The owner's explicit choice: guests may run unconfined where confinement fails."""
+    home_base: str = ""
+    """Where private homes are made (default: the system temp directory)."""
+
+    def __post_init__(self) -> None:
+        if self.network not in NETWORK_MODES:
+            raise ValueError(f"network must be one of {NETWORK_MODES}")
+
+
+@dataclass(frozen=True)
+class Launch:
+    """What one kernel launch got: its confinement (None: unconfined) and why."""
+
+    confinement: Confinement | None
+    scope_path: str | None
+    """The shared scope (root-relative) it is confined to, as guests see it."""
+
+
+class SandboxService:
+    def __init__(
+        self,
+        settings: SandboxSettings,
+        root_dir: str,
+        scopes_for: ScopesFor,
+        protected: Iterable[str],
+    ) -> None:
+        self.settings = settings
+        self.root_dir = os.path.realpath(root_dir)
+        self.scopes_for = scopes_for
+        self.protected = tuple(os.path.realpath(p) for p in protected if p)
+        self.abi = abi_version() if settings.enabled else 0
+        self.launches: dict[str, Launch] = {}
+        """Kernel id -> what its current process got (set at every launch and restart)."""
+        self._homes: dict[str, str] = {}
+
+    @property
+    def available(self) -> bool:
+        return self.abi >= 1
+
+    def describe(self) -> dict[str, object]:
+        return {
+            "available": self.available,
+            "landlock_abi": self.abi,
+            "network": self.settings.network,
+            "runs_as_me": self.settings.runs_as_me,
+        }
+
+    # -- decisions ----------------------------------------------------------------------
+
+    def api_path(self, fs_path: str) -> str | None:
+        real = os.path.realpath(fs_path)
+        if not contains(self.root_dir, real):
+            return None
+        return os.path.relpath(real, self.root_dir).replace(os.sep, "/").removeprefix(".")
+
+    async def wanted_scope(self, path: str) -> str | None:
+        """The root-relative scope a kernel for notebook ``path`` must be confined to, or
+        None when the notebook is not shared for running. Raises :class:`Unconfinable`."""
+        scopes = await self.scopes_for(path)
+        if not scopes:
+            return None
+        if not self.available:
+            raise Unconfinable("Landlock is not available on this system")
+        folders = [s for s, is_folder in scopes if is_folder]
+        if len(folders) < len(scopes):  # a file share: the notebook's folder, if safe
+            folder = path.rpartition("/")[0]
+            scope = folder if folder and self._safe(self._fs(folder)) else path
+        else:
+            scope = max(folders, key=len)
+        if not self._safe(self._fs(scope)):
+            raise Unconfinable(f"the shared scope {scope or '/'!r} holds protected files")
+        return scope
+
+    def _fs(self, path: str) -> str:
+        return os.path.realpath(os.path.join(self.root_dir, *path.split("/")))
+
+    def _safe(self, fs_path: str) -> bool:
+        return not any(contains(fs_path, p) for p in self.protected)
+
+    # -- launches -----------------------------------------------------------------------
+
+    async def plan(
+        self,
+        kernel_id: str,
+        session_path: str | None,
+        argv: list[str],
+        cwd: str | None,
+        connection_file: str | None,
+        spec_env: Iterable[str],
+        resource_dir: str | None,
+    ) -> Launch:
+        """Decide one kernel launch (called by the provisioner at every start/restart)."""
+        self.release_home(kernel_id)
+        path = self.api_path(session_path) if session_path else None
+        scope = await self.wanted_scope(path) if path is not None else None
+        if scope is None:
+            launch = Launch(None, None)
+        else:
+            fs_scope = self._fs(scope)
+            home = tempfile.mkdtemp(prefix="tandem-kernel-", dir=self.settings.home_base or None)
+            self._homes[kernel_id] = home
+            read_only = [p for p in python_read_only(argv[:1]) if self._safe(p)]
+            if resource_dir and self._safe(resource_dir):
+                read_only.append(resource_dir)
+            work = cwd if cwd and os.path.isdir(fs_scope) and contains(fs_scope, cwd) else home
+            confinement = Confinement(
+                name=kernel_id,
+                scope=fs_scope,
+                home=home,
+                cwd=work,
+                read_only=tuple(read_only),
+                read_only_files=(connection_file,) if connection_file else (),
+                network=self.settings.network,
+                ports=self.settings.ports,
+                limits=self.settings.limits,
+                keep_env=tuple(spec_env),
+            )
+            launch = Launch(confinement, scope)
+        self.launches[kernel_id] = launch
+        return launch
+
+    def command(self, confinement: Confinement, argv: list[str]) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "tandem.sandbox.launch",
+            "--policy",
+            confinement.to_json(),
+            "--",
+            *argv,
+        ]
+
+    def release_home(self, kernel_id: str) -> None:
+        home = self._homes.pop(kernel_id, None)
+        if home is not None:
+            shutil.rmtree(home, ignore_errors=True)
+
+    async def ended(self, kernel_id: str, restart: bool) -> None:
+        """The kernel process is gone: so go what it left in its process cgroup (children
+        that outlived it) and, unless it restarts, its home."""
+        launch = self.launches.get(kernel_id)
+        if launch is not None and launch.confinement is not None:
+            await remove_cgroup(kernel_id)
+        if not restart:
+            self.release_home(kernel_id)
+            self.launches.pop(kernel_id, None)
+
+
+async def remove_cgroup(kernel_id: str) -> None:
+    for base in CGROUP_ROOTS:
+        path = os.path.join(base, own_cgroup(base).lstrip("/"), f"tandem-{kernel_id}")
+        for _attempt in range(40):
+            if not os.path.isdir(path):
+                break
+            try:
+                with open(os.path.join(path, "cgroup.procs")) as f:
+                    for pid in f.read().split():
+                        with contextlib.suppress(OSError):
+                            os.kill(int(pid), signal.SIGKILL)
+                os.rmdir(path)
+            except OSError:
+                await asyncio.sleep(0.05)
