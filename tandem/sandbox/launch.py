@@ -16,7 +16,14 @@ import resource
 import shutil
 import sys
 
-from .landlock import FS_READ, FS_READ_FILE, FS_READ_WRITE, FS_WRITE_FILE, Landlock
+from .landlock import (
+    FS_READ,
+    FS_READ_FILE,
+    FS_READ_WRITE,
+    FS_WRITE_FILE,
+    NET_BIND_TCP,
+    Landlock,
+)
 from .policy import DEVICES, Confinement, python_read_only, scrubbed_environment, system_read_only
 
 CLONE_NEWUSER = 0x10000000
@@ -112,6 +119,9 @@ def apply_landlock(policy: Confinement, argv: list[str], tcp: bool) -> dict[str,
         ruleset.allow_path(path, FS_READ_FILE | FS_WRITE_FILE)
     ruleset.allow_path(policy.home, FS_READ_WRITE)
     ruleset.allow_path(policy.scope, FS_READ_WRITE)
+    if tcp:
+        for port in policy.kernel_ports:
+            ruleset.allow_port(port, NET_BIND_TCP)
     if tcp and policy.network == "outbound":
         for port in policy.ports:
             ruleset.allow_port(port)

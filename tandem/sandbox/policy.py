@@ -50,12 +50,18 @@ SYSTEM_READ_ONLY = (
     "/etc/mime.types",
     "/etc/fonts",
     "/etc/matplotlibrc",
-    "/proc",
+    "/proc/self",
+    "/proc/cpuinfo",
+    "/proc/meminfo",
+    "/proc/stat",
+    "/proc/loadavg",
+    "/proc/filesystems",
     "/sys/devices/system/cpu",
     "/sys/fs/cgroup",
 )
-"""System libraries and the ``/etc`` bits programs need. ``/proc`` is readable but Landlock's
-ptrace rule hides other processes' ``environ``, ``mem`` and file descriptors."""
+"""System libraries and the ``/etc`` bits programs need. Of ``/proc`` only the kernel's own
+process (``/proc/self`` as it resolves in the launcher, whose pid the kernel keeps) and a few
+system-wide files: no process list, no other process's command line."""
 
 DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty")
 
@@ -91,6 +97,8 @@ class Confinement:
     """Single files the kernel must read (its connection file)."""
     network: str = "none"
     ports: tuple[int, ...] = (80, 443)
+    kernel_ports: tuple[int, ...] = ()
+    """The kernel's own channel ports, which it binds (TCP transport)."""
     limits: Limits = field(default_factory=Limits)
     keep_env: tuple[str, ...] = ()
     """Variable names the kernelspec sets (kept unless they look like secrets)."""
@@ -102,7 +110,7 @@ class Confinement:
     def from_json(cls, text: str) -> Confinement:
         data = json.loads(text)
         data["limits"] = Limits(**data.get("limits", {}))
-        for key in ("read_only", "read_only_files", "ports", "keep_env"):
+        for key in ("read_only", "read_only_files", "ports", "kernel_ports", "keep_env"):
             data[key] = tuple(data.get(key, ()))
         if data.get("network") not in NETWORK_MODES:
             raise ValueError(f"network must be one of {NETWORK_MODES}")

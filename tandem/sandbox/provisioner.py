@@ -4,17 +4,22 @@ running: jupyter_client's local provisioner with the launcher put in front of th
 Registered as ``tandem-confined`` (entry point ``jupyter_client.kernel_provisioners``) and
 made the default provisioner by the Tandem extension, so kernels JupyterLab starts for a
 shared notebook are confined too. Kernels it is not asked about launch exactly as before.
+
+A kernel without network (``none``) lives in an empty network namespace, where the server
+cannot reach loopback TCP ports: its channels use ZeroMQ's ``ipc`` transport (UNIX sockets
+in its private home) instead.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from jupyter_client.provisioning import LocalProvisioner
 
 from .service import SandboxService
 
-__all__ = ["NAME", "ConfinedProvisioner", "install"]
+__all__ = ["NAME", "ConfinedProvisioner", "install", "registered"]
 
 NAME = "tandem-confined"
 _service: SandboxService | None = None
@@ -37,25 +42,48 @@ def install(service: SandboxService) -> None:
 
 
 class ConfinedProvisioner(LocalProvisioner):
+    _transport: tuple[str, str] | None = None
+    """The kernel manager's own transport and address, restored for unconfined launches."""
+
     async def pre_launch(self, **kwargs: Any) -> dict[str, Any]:
-        kwargs = await super().pre_launch(**kwargs)
-        service = _service
-        if service is None:
-            return kwargs
+        service, km = _service, self.parent
+        if service is None or km is None:
+            return await super().pre_launch(**kwargs)
+        if self._transport is None:
+            self._transport = (km.transport, km.ip)
         env = kwargs.get("env") or {}
-        km = self.parent
+        plan = await service.plan(self.kernel_id, env.get("JPY_SESSION_NAME"))
+        ipc = plan is not None and service.settings.network == "none"
+        transport, ip = self._transport
+        if plan is not None and ipc:
+            transport, ip = "ipc", os.path.join(plan.home, "kernel")
+        if (km.transport, km.ip) != (transport, ip):
+            km.cleanup_connection_file()  # written again for the new transport
+            km.transport, km.ip = transport, ip
+        kwargs = await super().pre_launch(**kwargs)
+        if plan is None:
+            return kwargs
         spec = self.kernel_spec
-        launch = await service.plan(
+        ports = (
+            []
+            if ipc
+            else [
+                int(port)
+                for name, port in km.get_connection_info().items()
+                if name.endswith("_port")
+            ]
+        )
+        confinement = service.confine(
             self.kernel_id,
-            env.get("JPY_SESSION_NAME"),
+            plan,
             list(kwargs["cmd"]),
             kwargs.get("cwd"),
-            getattr(km, "connection_file", None),
+            km.connection_file,
+            ports,
             list((getattr(spec, "env", None) or {}).keys()),
             getattr(spec, "resource_dir", None),
         )
-        if launch.confinement is not None:
-            kwargs["cmd"] = service.command(launch.confinement, list(kwargs["cmd"]))
+        kwargs["cmd"] = service.command(confinement, list(kwargs["cmd"]))
         return kwargs
 
     async def cleanup(self, restart: bool = False) -> None:

@@ -56,6 +56,14 @@ class SandboxSettings:
 
 
 @dataclass(frozen=True)
+class Plan:
+    scope: str
+    """Root-relative."""
+    fs_scope: str
+    home: str
+
+
+@dataclass(frozen=True)
 class Launch:
     """What one kernel launch got: its confinement (None: unconfined) and why."""
 
@@ -127,45 +135,55 @@ class SandboxService:
 
     # -- launches -----------------------------------------------------------------------
 
-    async def plan(
+    async def plan(self, kernel_id: str, session_path: str | None) -> Plan | None:
+        """First half of a launch (every start and restart): whether the kernel is confined,
+        to which scope, and its fresh private home. None: unconfined. A notebook shared for
+        running that cannot be confined launches unconfined here; guests' runs in it are
+        refused by the execution service."""
+        self.release_home(kernel_id)
+        self.launches[kernel_id] = Launch(None, None)
+        path = self.api_path(session_path) if session_path else None
+        try:
+            scope = await self.wanted_scope(path) if path is not None else None
+        except Unconfinable:
+            return None
+        if scope is None:
+            return None
+        home = tempfile.mkdtemp(prefix="tandem-kernel-", dir=self.settings.home_base or None)
+        self._homes[kernel_id] = home
+        return Plan(scope, self._fs(scope), home)
+
+    def confine(
         self,
         kernel_id: str,
-        session_path: str | None,
+        plan: Plan,
         argv: list[str],
         cwd: str | None,
         connection_file: str | None,
+        ports: Iterable[int],
         spec_env: Iterable[str],
         resource_dir: str | None,
-    ) -> Launch:
-        """Decide one kernel launch (called by the provisioner at every start/restart)."""
-        self.release_home(kernel_id)
-        path = self.api_path(session_path) if session_path else None
-        scope = await self.wanted_scope(path) if path is not None else None
-        if scope is None:
-            launch = Launch(None, None)
-        else:
-            fs_scope = self._fs(scope)
-            home = tempfile.mkdtemp(prefix="tandem-kernel-", dir=self.settings.home_base or None)
-            self._homes[kernel_id] = home
-            read_only = [p for p in python_read_only(argv[:1]) if self._safe(p)]
-            if resource_dir and self._safe(resource_dir):
-                read_only.append(resource_dir)
-            work = cwd if cwd and os.path.isdir(fs_scope) and contains(fs_scope, cwd) else home
-            confinement = Confinement(
-                name=kernel_id,
-                scope=fs_scope,
-                home=home,
-                cwd=work,
-                read_only=tuple(read_only),
-                read_only_files=(connection_file,) if connection_file else (),
-                network=self.settings.network,
-                ports=self.settings.ports,
-                limits=self.settings.limits,
-                keep_env=tuple(spec_env),
-            )
-            launch = Launch(confinement, scope)
-        self.launches[kernel_id] = launch
-        return launch
+    ) -> Confinement:
+        """Second half: the confinement of a planned launch, recorded for the kernel."""
+        read_only = [p for p in python_read_only(argv[:1]) if self._safe(p)]
+        if resource_dir and self._safe(resource_dir):
+            read_only.append(resource_dir)
+        in_scope = cwd and os.path.isdir(plan.fs_scope) and contains(plan.fs_scope, cwd)
+        confinement = Confinement(
+            name=kernel_id,
+            scope=plan.fs_scope,
+            home=plan.home,
+            cwd=cwd if cwd and in_scope else plan.home,
+            read_only=tuple(read_only),
+            read_only_files=(connection_file,) if connection_file else (),
+            network=self.settings.network,
+            ports=self.settings.ports,
+            kernel_ports=tuple(ports),
+            limits=self.settings.limits,
+            keep_env=tuple(spec_env),
+        )
+        self.launches[kernel_id] = Launch(confinement, plan.scope)
+        return confinement
 
     def command(self, confinement: Confinement, argv: list[str]) -> list[str]:
         return [

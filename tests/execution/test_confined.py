@@ -1,0 +1,330 @@
+"""Confined kernels: a `run` guest's code reaches the shared folder and nothing of the owner's.
+
+Each attack is a cell a `run` guest runs through the real execution API; it prints
+``BLOCKED <what>`` when the attempt fails and ``LEAKED <what>`` when it succeeds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tandem.sandbox import abi_version
+from tandem.testing import TandemServer, YPeer
+from tests.eventually import eventually
+from tests.handlers.test_sharing import Guest, share
+
+from .conftest import EXEC_ARGS, code_notebook, exec_state, outputs_text, run, run_body
+
+pytestmark = pytest.mark.skipif(abi_version() < 1, reason="needs Linux Landlock")
+
+SECRETS = {
+    "JUPYTERHUB_API_TOKEN": "hub-api-token-secret",
+    "JPY_API_TOKEN": "jpy-api-token-secret",
+    "JUPYTER_TOKEN": "tandem-test-token",
+    "AWS_SECRET_ACCESS_KEY": "cloud-secret",
+}
+
+ATTEMPT = """
+import os, socket, signal, glob
+def attempt(what, action):
+    try:
+        result = action()
+    except Exception as error:
+        print(f"BLOCKED {what}: {type(error).__name__}")
+    else:
+        print(f"LEAKED {what}: {str(result)[:60]!r}")
+print("ready")
+"""
+
+
+def read(path: str | Path) -> str:
+    return f"lambda: open({str(path)!r}, 'rb').read()"
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    folder = tmp_path / "home"
+    (folder / ".ssh").mkdir(parents=True)
+    (folder / ".ssh" / "id_ed25519").write_text("-----BEGIN OPENSSH PRIVATE KEY-----\nsecret\n")
+    return folder
+
+
+async def confined_server(root: Path, tmp_path: Path, home: Path, *args: str) -> TandemServer:
+    server = TandemServer(
+        root,
+        tmp_path / "state",
+        args=[*EXEC_ARGS, "--TandemApp.interrupt_grace=2", *args],
+        env={"HOME": str(home), **SECRETS},
+    )
+    await server.start()
+    return server
+
+
+@pytest.fixture
+async def guarded(root: Path, tmp_path: Path, home: Path) -> AsyncIterator[TandemServer]:
+    server = await confined_server(root, tmp_path, home)
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+class Runner:
+    """A `run` guest and an owner's peer that watches the notebook."""
+
+    def __init__(self, server: TandemServer, guest: Guest, owner: YPeer, path: str) -> None:
+        self.server, self.guest, self.owner, self.path = server, guest, owner, path
+
+    async def run(self, cell_id: str, timeout: float = 60.0) -> str:
+        reply = await self.guest.http.post(
+            f"/tandem/api/execution/run/{self.path}",
+            json=run_body(self.owner, cell_id),
+            headers=self.guest.xsrf,
+        )
+        assert reply.status_code == 202, reply.text
+        run_id = reply.json()["runs"][0]["run_id"]
+
+        def finished() -> bool:
+            state = exec_state(self.owner).get(f"cell:{cell_id}") or {}
+            queue = exec_state(self.owner).get("queue", [])
+            return state.get("state") == "idle" and all(r["run_id"] != run_id for r in queue)
+
+        await eventually(finished, timeout=timeout)
+        return outputs_text(self.owner, cell_id)
+
+
+async def open_runner(
+    server: TandemServer, path: str, share_path: str, name: str = "Mallory"
+) -> tuple[Guest, YPeer]:
+    owner = await YPeer.open(server, path)
+    guest = Guest(server)
+    invite = await share(server, share_path, role="run")
+    assert (await guest.join(invite["link"], name=name)).status_code == 303
+    return guest, owner
+
+
+async def test_a_run_guest_reaches_nothing_outside_the_shared_folder(
+    guarded: TandemServer, root: Path, tmp_path: Path, home: Path
+) -> None:
+    state = tmp_path / "state"
+    (root / "private").mkdir()
+    code_notebook(root / "private" / "other.ipynb", ["print('owner kernel')"])
+    code_notebook(root / "top.ipynb", ["print('top')"])
+    (root / "shared").mkdir()
+    (root / "shared" / "data.csv").write_text("x\n1\n2\n3\n")
+
+    # The owner's own kernel for another notebook: its connection file and ports exist.
+    async with await YPeer.open(guarded, "private/other.ipynb") as other:
+        other_ids = [c.get("id") for c in other.notebook.ycells][1:]
+        await run(guarded, "private/other.ipynb", other, other_ids[0])
+        await eventually(lambda: outputs_text(other, other_ids[0]) == "owner kernel\n", timeout=60)
+    connection_files = sorted((state / "runtime").glob("kernel-*.json"))
+    assert connection_files and list((state / "runtime").glob("jpserver-*.json"))
+    ports = json.loads(connection_files[0].read_text())
+    server_pid = guarded.process.pid
+    db = state / "data" / "tandem" / "tandem.sqlite"
+    key = state / "data" / "tandem" / "access.key"
+    assert db.exists() and key.exists()
+
+    attacks = {
+        "ssh key": read(home / ".ssh" / "id_ed25519"),
+        "home listing": f"lambda: os.listdir({str(home)!r})",
+        "other notebook": read(root / "private" / "other.ipynb"),
+        "notebook above": read(root / "top.ipynb"),
+        "server info": f"lambda: [open(p).read() for p in glob.glob({str(state)!r} + "
+        f"'/runtime/jpserver-*.json')] or 1/0",
+        "connection file": read(connection_files[0]),
+        "runtime listing": f"lambda: os.listdir({str(state / 'runtime')!r})",
+        "database": read(db),
+        "key": read(key),
+        "server environ": read(f"/proc/{server_pid}/environ"),
+        "server command line": read(f"/proc/{server_pid}/cmdline"),
+        "server files": f"lambda: os.readlink('/proc/{server_pid}/fd/0')",
+        "process list": "lambda: [p for p in os.listdir('/proc') if p.isdigit()] or 1/0",
+        "env tokens": "lambda: [v for k, v in os.environ.items() if 'secret' in v "
+        "or 'TOKEN' in k or 'SECRET' in k] or 1/0",
+        "write outside": f"lambda: open({str(root / 'pwned.txt')!r}, 'w').write('x')",
+        "write home": f"lambda: open({str(home / 'pwned.txt')!r}, 'w').write('x')",
+        "other kernel iopub": "lambda: socket.create_connection(('127.0.0.1', "
+        f"{ports['iopub_port']}), timeout=2)",
+        "server socket": "lambda: socket.create_connection(('127.0.0.1', "
+        f"{guarded.port}), timeout=2)",
+        "kill server": f"lambda: os.kill({server_pid}, signal.SIGTERM)",
+    }
+    sources = [ATTEMPT] + [f"attempt({what!r}, {action})" for what, action in attacks.items()]
+    sources += [
+        # Positive: data files inside the shared folder, and ordinary library work.
+        "import csv, statistics, sqlite3\n"
+        "rows = [int(r['x']) for r in csv.DictReader(open('data.csv'))]\n"
+        "open('result.txt', 'w').write(str(statistics.mean(rows)))\n"
+        "con = sqlite3.connect('scratch.sqlite'); con.execute('create table t (x)')\n"
+        "print('mean', open('result.txt').read(), os.getcwd())",
+        "import json; print(json.loads(os.environ['TANDEM_SANDBOX'])['abi'] >= 1,"
+        " os.environ['HOME'] != " + repr(str(home)) + ")",
+    ]
+    ids = code_notebook(root / "shared" / "work.ipynb", sources)
+    guest, owner = await open_runner(guarded, "shared/work.ipynb", "shared")
+    try:
+        runner = Runner(guarded, guest, owner, "shared/work.ipynb")
+        assert (await runner.run(ids[0], timeout=90)).strip() == "ready"
+        for cell_id, what in zip(ids[1:], attacks, strict=False):
+            text = await runner.run(cell_id)
+            assert text.startswith(f"BLOCKED {what}"), text
+        assert await runner.run(ids[-2]) == f"mean 2 {root / 'shared'}\n"
+        assert await runner.run(ids[-1]) == "True True\n"
+        assert (root / "shared" / "result.txt").read_text() == "2"
+        assert not (root / "pwned.txt").exists() and not (home / "pwned.txt").exists()
+        # Everyone saw it: the notebook says the kernel is confined, to what.
+        sandbox = exec_state(owner)["sandbox"]
+        assert sandbox["confined"] is True and sandbox["scope"] == "shared", sandbox
+        async with await YPeer.open(guarded, "shared/work.ipynb") as late:
+            assert outputs_text(late, ids[-2]).startswith("mean 2")
+        assert guarded.process.poll() is None
+        status, _ = await guarded.arequest("GET", "/api/status")
+        assert status == 200
+    finally:
+        await guest.close()
+        await owner.close()
+
+
+async def test_fork_bombs_and_memory_hogs_stop_at_the_limits_and_the_server_serves_on(
+    root: Path, tmp_path: Path, home: Path
+) -> None:
+    server = await confined_server(
+        root,
+        tmp_path,
+        home,
+        "--TandemApp.sandbox_processes=64",
+        f"--TandemApp.sandbox_memory={1024**3}",
+        "--TandemApp.sandbox_network=outbound",
+    )
+    try:
+        (root / "lab").mkdir()
+        ids = code_notebook(
+            root / "lab" / "hog.ipynb",
+            [
+                "import os, socket\nchildren = 0\ntry:\n"
+                "    while children < 5000:\n"
+                "        if os.fork() == 0:\n"
+                "            import time; time.sleep(3); os._exit(0)\n"
+                "        children += 1\n"
+                "except OSError as error:\n"
+                "    print('fork stopped', children < 64, type(error).__name__)",
+                "try:\n    hog = bytearray(2 * 1024**3)\n    print('allocated')\n"
+                "except MemoryError:\n    print('MemoryError')",
+                f"try:\n    socket.create_connection(('127.0.0.1', {server.port}), timeout=2)\n"
+                "    print('LEAKED connect')\nexcept OSError as error:\n"
+                "    print('BLOCKED', type(error).__name__)",
+                "print('still alive')",
+            ],
+        )
+        guest, owner = await open_runner(server, "lab/hog.ipynb", "lab")
+        try:
+            runner = Runner(server, guest, owner, "lab/hog.ipynb")
+            assert (await runner.run(ids[0], timeout=90)).startswith("fork stopped True")
+            status, _ = await server.arequest("GET", "/api/status")
+            assert status == 200
+            assert await runner.run(ids[1]) == "MemoryError\n"
+            assert (await runner.run(ids[2])).startswith("BLOCKED")
+            assert await runner.run(ids[3]) == "still alive\n"
+            assert exec_state(owner)["sandbox"]["network"] == "outbound"
+        finally:
+            await guest.close()
+            await owner.close()
+    finally:
+        await server.stop()
+
+
+async def test_sharing_for_running_switches_the_kernel_and_the_notebook_says_so(
+    guarded: TandemServer, root: Path, home: Path
+) -> None:
+    (root / "proj").mkdir()
+    probe = f"print(open({str(home / '.ssh' / 'id_ed25519')!r}).read().split()[-1])"
+    ids = code_notebook(root / "proj" / "nb.ipynb", [probe])
+    async with await YPeer.open(guarded, "proj/nb.ipynb") as owner:
+        # Not shared: the owner's kernel is unconfined, as in Jupyter.
+        await run(guarded, "proj/nb.ipynb", owner, ids[0])
+        await eventually(lambda: outputs_text(owner, ids[0]) == "secret\n", timeout=60)
+        assert exec_state(owner)["sandbox"] == {"confined": False}
+        # Shared for running (a file share): the owner's next run restarts it confined.
+        invite = await share(guarded, "proj/nb.ipynb", role="run")
+        await run(guarded, "proj/nb.ipynb", owner, ids[0])
+        await eventually(lambda: "PermissionError" in outputs_text(owner, ids[0]), timeout=60)
+        state = exec_state(owner)
+        assert state["sandbox"]["confined"] is True and state["sandbox"]["scope"] == "proj"
+        assert "restarted to run confined" in state["notice"]["text"]
+        # The last run share revoked: the next run restarts it unconfined, with a note.
+        status, _ = await guarded.arequest("DELETE", f"/tandem/api/invitations/{invite['id']}")
+        assert status in (200, 204)
+        await run(guarded, "proj/nb.ipynb", owner, ids[0])
+        await eventually(lambda: outputs_text(owner, ids[0]) == "secret\n", timeout=60)
+        state = exec_state(owner)
+        assert state["sandbox"] == {"confined": False}
+        assert "no longer shared for running" in state["notice"]["text"]
+
+
+async def test_a_revoked_guests_run_that_ignores_interrupts_gets_its_kernel_restarted(
+    guarded: TandemServer, root: Path
+) -> None:
+    (root / "loop").mkdir()
+    stubborn = (
+        "import time\nwhile True:\n    try:\n        print('tick', flush=True)\n"
+        "        time.sleep(0.2)\n    except KeyboardInterrupt:\n        print('ignored')"
+    )
+    ids = code_notebook(root / "loop" / "nb.ipynb", [stubborn, "print('owner again')"])
+    guest, owner = await open_runner(guarded, "loop/nb.ipynb", "loop", name="Stubborn")
+    try:
+        reply = await guest.http.post(
+            "/tandem/api/execution/run/loop/nb.ipynb",
+            json=run_body(owner, ids[0]),
+            headers=guest.xsrf,
+        )
+        assert reply.status_code == 202
+        await eventually(lambda: "tick" in outputs_text(owner, ids[0]), timeout=90)
+        status, grants = await guarded.arequest("GET", "/tandem/api/grants")
+        grant = next(g for g in grants["grants"] if g["display_name"] == "Stubborn")
+        status, _ = await guarded.arequest("DELETE", f"/tandem/api/grants/{grant['id']}")
+        assert status in (200, 204)
+        # The interrupt is ignored; after the grace period (2 s here) the kernel restarts.
+        await eventually(lambda: "ignored" in outputs_text(owner, ids[0]), timeout=10)
+        await eventually(lambda: "KernelRestarted" in outputs_text(owner, ids[0]), timeout=20)
+        notice = exec_state(owner)["notice"]["text"]
+        assert "Stubborn" in notice and "did not stop" in notice
+        ticks = outputs_text(owner, ids[0]).count("tick")
+        await asyncio.sleep(1.0)
+        assert outputs_text(owner, ids[0]).count("tick") == ticks  # nothing runs any more
+        await run(guarded, "loop/nb.ipynb", owner, ids[1])
+        await eventually(lambda: outputs_text(owner, ids[1]) == "owner again\n", timeout=60)
+    finally:
+        await guest.close()
+        await owner.close()
+
+
+async def test_without_a_sandbox_guests_cannot_run_unless_the_owner_runs_them_as_himself(
+    root: Path, tmp_path: Path, home: Path
+) -> None:
+    (root / "plain").mkdir()
+    ids = code_notebook(root / "plain" / "nb.ipynb", ["import os; print(os.environ['HOME'])"])
+    for as_me, expected in ((False, "RunRefused"), (True, str(home))):
+        server = await confined_server(
+            root,
+            tmp_path / str(as_me),
+            home,
+            "--TandemApp.sandbox=False",
+            f"--TandemApp.guests_run_as_me={as_me}",
+        )
+        try:
+            guest, owner = await open_runner(server, "plain/nb.ipynb", "plain")
+            try:
+                text = await Runner(server, guest, owner, "plain/nb.ipynb").run(ids[0], 90)
+                assert expected in text, text
+            finally:
+                await guest.close()
+                await owner.close()
+        finally:
+            await server.stop()
