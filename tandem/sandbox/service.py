@@ -115,17 +115,32 @@ class SandboxService:
         scopes = await self.scopes_for(path)
         if not scopes:
             return None
+        # Nested scopes (they all hold the notebook): the narrowest is the longest.
+        return max((self.share_scope(s, is_folder) for s, is_folder in scopes), key=len)
+
+    def share_scope(self, scope_path: str, is_folder: bool) -> str:
+        """What one run share confines code to (see the module docstring)."""
         if not self.available:
             raise Unconfinable("Landlock is not available on this system")
-        folders = [s for s, is_folder in scopes if is_folder]
-        if len(folders) < len(scopes):  # a file share: the notebook's folder, if safe
-            folder = path.rpartition("/")[0]
-            scope = folder if folder and self._safe(self._fs(folder)) else path
-        else:
-            scope = max(folders, key=len)
+        scope = scope_path
+        if not is_folder:
+            folder = scope_path.rpartition("/")[0]
+            scope = folder if folder and self._safe(self._fs(folder)) else scope_path
         if not self._safe(self._fs(scope)):
             raise Unconfinable(f"the shared scope {scope or '/'!r} holds protected files")
         return scope
+
+    def link_mode(self, scope_path: str, is_folder: bool) -> dict[str, object]:
+        """How code runs for whoever uses a new ``run`` link on this scope, for the share
+        dialog and the CLI. Raises :class:`Unconfinable` when such a link must be refused
+        (no sandbox, and the owner did not let guests run as themselves)."""
+        try:
+            scope = self.share_scope(scope_path, is_folder)
+        except Unconfinable as error:
+            if not self.settings.runs_as_me:
+                raise
+            return {"mode": "as_owner", "reason": str(error)}
+        return {"mode": "confined", "scope": scope, "network": self.settings.network}
 
     def _fs(self, path: str) -> str:
         return os.path.realpath(os.path.join(self.root_dir, *path.split("/")))

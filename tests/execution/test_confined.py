@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tandem.sandbox import abi_version
+from tandem.sandbox import SandboxService, SandboxSettings, Unconfinable, abi_version
+from tandem.sandbox.policy import scrubbed_environment
 from tandem.testing import TandemServer, YPeer
 from tests.eventually import eventually
 from tests.handlers.test_sharing import Guest, share
@@ -92,7 +93,10 @@ class Runner:
         def finished() -> bool:
             state = exec_state(self.owner).get(f"cell:{cell_id}") or {}
             queue = exec_state(self.owner).get("queue", [])
-            return state.get("state") == "idle" and all(r["run_id"] != run_id for r in queue)
+            ran = state.get("run_id") == run_id or "RunRefused" in outputs_text(self.owner, cell_id)
+            return (
+                ran and state.get("state") == "idle" and all(r["run_id"] != run_id for r in queue)
+            )
 
         await eventually(finished, timeout=timeout)
         return outputs_text(self.owner, cell_id)
@@ -311,26 +315,89 @@ async def test_a_revoked_guests_run_that_ignores_interrupts_gets_its_kernel_rest
         await owner.close()
 
 
-async def test_without_a_sandbox_guests_cannot_run_unless_the_owner_runs_them_as_himself(
+async def test_without_a_sandbox_run_links_are_refused_unless_guests_may_run_as_the_owner(
     root: Path, tmp_path: Path, home: Path
 ) -> None:
     (root / "plain").mkdir()
-    ids = code_notebook(root / "plain" / "nb.ipynb", ["import os; print(os.environ['HOME'])"])
-    for as_me, expected in ((False, "RunRefused"), (True, str(home))):
-        server = await confined_server(
-            root,
-            tmp_path / str(as_me),
-            home,
-            "--TandemApp.sandbox=False",
-            f"--TandemApp.guests_run_as_me={as_me}",
+    ids = code_notebook(root / "plain" / "nb.ipynb", ["import os; print(os.environ['HOME'])"] * 2)
+    # A run link made while the sandbox works...
+    server = await confined_server(root, tmp_path, home)
+    try:
+        guest, owner = await open_runner(server, "plain/nb.ipynb", "plain")
+        await owner.close()
+        # ...then the server comes back without it: the guest's run is refused, with a reason.
+        server.args = [*server.args, "--TandemApp.sandbox=False"]
+        await server.restart()
+        status, body = await server.arequest(
+            "POST", "/tandem/api/invitations", {"path": "plain", "role": "run"}
         )
+        assert status == 400 and "guests_run_as_me" in str(body), body
+        async with await YPeer.open(server, "plain/nb.ipynb") as owner:
+            text = await Runner(server, guest, owner, "plain/nb.ipynb").run(ids[0], 90)
+            assert "RunRefused" in text and "cannot be confined" in text, text
+        await guest.close()
+        # The owner's explicit choice: guests' code runs as the owner, and the link says so.
+        server.args = [*server.args, "--TandemApp.guests_run_as_me=True"]
+        await server.restart()
+        guest, owner = await open_runner(server, "plain/nb.ipynb", "plain")
         try:
-            guest, owner = await open_runner(server, "plain/nb.ipynb", "plain")
-            try:
-                text = await Runner(server, guest, owner, "plain/nb.ipynb").run(ids[0], 90)
-                assert expected in text, text
-            finally:
-                await guest.close()
-                await owner.close()
+            status, body = await server.arequest(
+                "POST", "/tandem/api/invitations", {"path": "plain", "role": "run"}
+            )
+            assert status == 201 and body["runs"]["mode"] == "as_owner", body
+            text = await Runner(server, guest, owner, "plain/nb.ipynb").run(ids[1], 90)
+            assert text == f"{home}\n"
+            assert exec_state(owner)["sandbox"] == {"confined": False}
         finally:
-            await server.stop()
+            await guest.close()
+            await owner.close()
+    finally:
+        await server.stop()
+
+
+def test_the_scope_a_share_confines_code_to(tmp_path: Path) -> None:
+    root, state = tmp_path / "root", tmp_path / "root" / "keep" / "state"
+    for folder in ("a/b", "keep/state"):
+        (root / folder).mkdir(parents=True)
+
+    async def no_scopes(path: str) -> list[tuple[str, bool]]:
+        return []
+
+    service = SandboxService(SandboxSettings(), str(root), no_scopes, [str(state)])
+    assert service.share_scope("a/b", True) == "a/b"
+    assert service.share_scope("a/b/nb.ipynb", False) == "a/b"  # the notebook's folder
+    assert service.share_scope("nb.ipynb", False) == "nb.ipynb"  # never the whole root
+    assert service.share_scope("keep/nb.ipynb", False) == "keep/nb.ipynb"  # holds the store
+    for scope, is_folder in (("keep", True), ("", True)):
+        with pytest.raises(Unconfinable):
+            service.share_scope(scope, is_folder)
+    off = SandboxService(SandboxSettings(enabled=False), str(root), no_scopes, [])
+    with pytest.raises(Unconfinable):
+        off.link_mode("a", True)
+    as_me = SandboxService(
+        SandboxSettings(enabled=False, runs_as_me=True), str(root), no_scopes, []
+    )
+    assert as_me.link_mode("a", True)["mode"] == "as_owner"
+
+
+def test_the_kernel_environment_keeps_nothing_secret() -> None:
+    env = scrubbed_environment(
+        {
+            "PATH": "/usr/bin",
+            "LANG": "C.UTF-8",
+            "JUPYTERHUB_API_TOKEN": "x",
+            "JPY_API_TOKEN": "x",
+            "JUPYTER_TOKEN": "x",
+            "JUPYTERHUB_API_URL": "http://hub",
+            "AWS_SECRET_ACCESS_KEY": "x",
+            "HOME": "/home/owner",
+            "SPEC_VAR": "kept",
+            "SPEC_TOKEN": "dropped",
+        },
+        "/tmp/private",
+        keep=["SPEC_VAR", "SPEC_TOKEN"],
+    )
+    assert env["HOME"] == "/tmp/private" and env["PATH"] == "/usr/bin" and env["SPEC_VAR"] == "kept"
+    assert not {"JUPYTERHUB_API_TOKEN", "JPY_API_TOKEN", "JUPYTER_TOKEN", "SPEC_TOKEN"} & set(env)
+    assert "JUPYTERHUB_API_URL" not in env and "AWS_SECRET_ACCESS_KEY" not in env
+    assert all(v.startswith("/tmp/private") for k, v in env.items() if k.startswith("JUPYTER_"))
