@@ -13,6 +13,9 @@ Measured, with one "watcher" peer in the room (another collaborator's tab):
   JupyterLab tab that pressed Run) sends ``execute_request`` over the kernel WebSocket
   and writes each output message into the shared document, as JupyterLab does.
 * printed lines per second reaching the watcher, for a cell printing many short lines.
+* ``--sandbox``: the same Tandem measures with the notebook shared for running (its kernel
+  confined by tandem.sandbox) beside the unconfined kernel, plus kernel start time (the
+  first run, and restarts through the execution API).
 """
 
 from __future__ import annotations
@@ -112,10 +115,12 @@ async def wait_for(check: Any, timeout: float = 120.0) -> float:
 # -- Tandem: server-side execution ---------------------------------------------------------
 
 
-async def tandem_run(server: TandemServer, watcher: YPeer, cell_id: str) -> None:
+async def tandem_run(
+    server: TandemServer, watcher: YPeer, cell_id: str, path: str = NOTEBOOK
+) -> None:
     source = str(cell_map(watcher, cell_id)["source"])
     body = {"cells": [{"id": cell_id, "source_hash": source_hash(source)}]}
-    status, reply = await server.arequest("POST", f"/tandem/api/execution/run/{NOTEBOOK}", body)
+    status, reply = await server.arequest("POST", f"/tandem/api/execution/run/{path}", body)
     if status != 202:
         raise RuntimeError(f"run failed: {status} {reply}")
 
@@ -281,6 +286,82 @@ async def bench_reference(workdir: Path, runs: int, lines: int) -> dict[str, Any
     return {"first_output_ms": summary(latencies), "lines_per_second": rate}
 
 
+async def measure_kernel(
+    server: TandemServer, path: str, runs: int, lines: int, restarts: int
+) -> dict[str, Any]:
+    watcher = await YPeer.open(server, path)
+    started = time.monotonic()
+    await tandem_run(server, watcher, "c0", path)
+    await wait_for(lambda: cell_map(watcher, "c0").get("execution_count") == 1)
+    first_start = (time.monotonic() - started) * 1000
+    restart_ms = []
+    for _ in range(restarts):
+        started = time.monotonic()
+        await server.arequest("POST", f"/tandem/api/execution/restart/{path}", {})
+        restart_ms.append((time.monotonic() - started) * 1000)
+    await tandem_run(server, watcher, "c0", path)
+    await asyncio.sleep(0.5)
+    latencies = []
+    for k in range(1, runs + 1):
+        await wait_for(lambda: cell_map(watcher, "c1").get("execution_state") != "running")
+        await asyncio.sleep(0.05)
+        started = time.monotonic()
+        await tandem_run(server, watcher, "c1", path)
+        seen = await wait_for(lambda k=k: output_text(watcher, "c1") == f"{k}\n")
+        latencies.append((seen - started) * 1000)
+    started = time.monotonic()
+    await tandem_run(server, watcher, "c2", path)
+    done = await wait_for(lambda: output_text(watcher, "c2").count("\n") >= lines, timeout=600)
+    await watcher.close()
+    return {
+        "first_run_with_kernel_start_ms": first_start,
+        "restart_ms": summary(restart_ms),
+        "first_output_ms": summary(latencies),
+        "lines_per_second": lines / (done - started),
+    }
+
+
+async def bench_sandbox(workdir: Path, runs: int, lines: int, restarts: int) -> dict[str, Any]:
+    """Unconfined and confined kernels on the same server, one after the other."""
+    root = workdir / "sandbox-root"
+    results: dict[str, Any] = {}
+    args = ["--TandemApp.max_output_bytes=134217728"]
+    for kind in ("unconfined", "confined"):
+        folder = root / kind
+        folder.mkdir(parents=True)
+        write_notebook(folder, lines)
+    async with TandemServer(root, workdir / "sandbox-state", args=args) as server:
+        status, _ = await server.arequest(
+            "POST", "/tandem/api/invitations", {"path": "confined", "role": "run"}
+        )
+        if status != 201:
+            raise RuntimeError(f"could not share for running: {status}")
+        for kind in ("unconfined", "confined"):
+            results[kind] = await measure_kernel(
+                server, f"{kind}/{NOTEBOOK}", runs, lines, restarts
+            )
+    return results
+
+
+def sandbox_table(results: dict[str, Any]) -> str:
+    u, c = results["unconfined"], results["confined"]
+    rows = ["| measure | unconfined | confined | confined / unconfined |", "|---|---|---|---|"]
+
+    def row(name: str, uv: float, cv: float, fmt: str = ".1f") -> None:
+        rows.append(f"| {name} | {uv:{fmt}} | {cv:{fmt}} | {cv / uv:.2f}x |")
+
+    row(
+        "first run incl. kernel start (ms)",
+        u["first_run_with_kernel_start_ms"],
+        c["first_run_with_kernel_start_ms"],
+    )
+    row("kernel restart, p50 (ms)", u["restart_ms"]["p50"], c["restart_ms"]["p50"])
+    for q in ("p50", "p95", "p99"):
+        row(f"run -> first output, {q} (ms)", u["first_output_ms"][q], c["first_output_ms"][q])
+    row("printed lines/s", u["lines_per_second"], c["lines_per_second"], ",.0f")
+    return "\n".join(rows)
+
+
 def table(results: dict[str, dict[str, Any]]) -> str:
     t, r = results["tandem"], results.get("reference")
     rows = ["| measure | Tandem | reference | Tandem / reference |", "|---|---|---|---|"]
@@ -304,6 +385,14 @@ async def main_async(args: argparse.Namespace) -> int:
     results: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="tandem-bench-exec-") as tmp:
         workdir = Path(tmp)
+        if args.sandbox:
+            log(f"sandbox: unconfined then confined, {runs} runs, then {lines:,} lines")
+            results["sandbox"] = await bench_sandbox(workdir, runs, lines, 3 if args.quick else 5)
+            print(sandbox_table(results["sandbox"]))
+            out = BENCH / "results"
+            out.mkdir(exist_ok=True)
+            (out / "execution-sandbox.json").write_text(json.dumps(results, indent=2))
+            return 0
         log(f"Tandem: {runs} runs, then {lines:,} lines")
         results["tandem"] = await bench_tandem(workdir, runs, lines)
         if not args.tandem_only:
@@ -323,6 +412,9 @@ def main() -> int:
     )
     parser.add_argument("--quick", action="store_true", help="fewer runs and lines")
     parser.add_argument("--tandem-only", action="store_true", help="skip the reference server")
+    parser.add_argument(
+        "--sandbox", action="store_true", help="confined against unconfined kernels only"
+    )
     return asyncio.run(main_async(parser.parse_args()))
 
 
