@@ -60,6 +60,8 @@ class ConfinedProvisioner(LocalProvisioner):
         if (km.transport, km.ip) != (transport, ip):
             km.cleanup_connection_file()  # written again for the new transport
             km.transport, km.ip = transport, ip
+            for name in ("shell", "iopub", "stdin", "hb", "control"):
+                setattr(km, f"{name}_port", 0)  # ipc numbers are no TCP ports, and back
         kwargs = await super().pre_launch(**kwargs)
         if plan is None:
             return kwargs

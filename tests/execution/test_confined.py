@@ -276,6 +276,18 @@ async def test_sharing_for_running_switches_the_kernel_and_the_notebook_says_so(
         state = exec_state(owner)
         assert state["sandbox"] == {"confined": False}
         assert "no longer shared for running" in state["notice"]["text"]
+    # Shared before its kernel ever started: confined from the first run (ipc channels), then
+    # unconfined again over TCP once the share ends.
+    (root / "proj2").mkdir()
+    ids = code_notebook(root / "proj2" / "nb.ipynb", [probe])
+    invite = await share(guarded, "proj2", role="run")
+    async with await YPeer.open(guarded, "proj2/nb.ipynb") as owner:
+        await run(guarded, "proj2/nb.ipynb", owner, ids[0])
+        await eventually(lambda: "PermissionError" in outputs_text(owner, ids[0]), timeout=60)
+        invitation_id = invite["invitation"]["id"]
+        status, _ = await guarded.arequest("DELETE", f"/tandem/api/invitations/{invitation_id}")
+        await run(guarded, "proj2/nb.ipynb", owner, ids[0])
+        await eventually(lambda: outputs_text(owner, ids[0]) == "secret\n", timeout=60)
 
 
 async def test_a_revoked_guests_run_that_ignores_interrupts_gets_its_kernel_restarted(
