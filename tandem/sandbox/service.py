@@ -107,7 +107,8 @@ class SandboxService:
         real = os.path.realpath(fs_path)
         if not contains(self.root_dir, real):
             return None
-        return os.path.relpath(real, self.root_dir).replace(os.sep, "/").removeprefix(".")
+        relative = os.path.relpath(real, self.root_dir)
+        return "" if relative == "." else relative.replace(os.sep, "/")
 
     async def wanted_scope(self, path: str) -> str | None:
         """The root-relative scope a kernel for notebook ``path`` must be confined to, or

@@ -383,6 +383,8 @@ def test_the_scope_a_share_confines_code_to(tmp_path: Path) -> None:
     for scope, is_folder in (("keep", True), ("", True)):
         with pytest.raises(Unconfinable):
             service.share_scope(scope, is_folder)
+    assert service.api_path(str(root / ".hidden" / "nb.ipynb")) == ".hidden/nb.ipynb"
+    assert service.api_path(str(root)) == "" and service.api_path(str(tmp_path)) is None
     off = SandboxService(SandboxSettings(enabled=False), str(root), no_scopes, [])
     with pytest.raises(Unconfinable):
         off.link_mode("a", True)
