@@ -57,7 +57,6 @@ SYSTEM_READ_ONLY = (
     "/proc/loadavg",
     "/proc/filesystems",
     "/sys/devices/system/cpu",
-    "/sys/fs/cgroup",
 )
 """System libraries and the ``/etc`` bits programs need. Of ``/proc`` only the kernel's own
 process (``/proc/self`` as it resolves in the launcher, whose pid the kernel keeps) and a few
