@@ -311,7 +311,12 @@ class Measured:
         self.restarts.append((time.monotonic() - started) * 1000)
         self.count = 0
         await tandem_run(self.server, self.watcher, "c0", self.path)
-        await wait_for(lambda: cell_map(self.watcher, "c0").get("execution_state") == "idle")
+        await wait_for(
+            lambda: (
+                cell_map(self.watcher, "c0").get("execution_count") == 1
+                and cell_map(self.watcher, "c0").get("execution_state") == "idle"
+            )
+        )
 
     async def first_output(self) -> None:
         watcher = self.watcher
@@ -360,17 +365,11 @@ async def bench_sandbox(
         if status != 201:
             raise RuntimeError(f"could not share for running: {status}")
         kernels = [Measured(server, f"{kind}/{NOTEBOOK}") for kind in ("unconfined", "confined")]
-        for kernel in kernels:
-            await kernel.start()
-        for turn in range(restarts):
-            for kernel in kernels[:: 1 if turn % 2 else -1]:
-                await kernel.restart()
-        for turn in range(runs):
-            for kernel in kernels[:: 1 if turn % 2 else -1]:
-                await kernel.first_output()
-        for turn in range(3):
-            for kernel in kernels[:: 1 if turn % 2 else -1]:
-                await kernel.lines(lines)
+        try:
+            await measure_in_turns(kernels, runs, lines, restarts)
+        except Exception:
+            log(f"failed; the server's log ends with:\n{server.log_tail(80)}")
+            raise
         for kernel in kernels:
             await kernel.watcher.close()
     return {
@@ -378,6 +377,20 @@ async def bench_sandbox(
         "unconfined": kernels[0].results(),
         "confined": kernels[1].results(),
     }
+
+
+async def measure_in_turns(kernels: list[Measured], runs: int, lines: int, restarts: int) -> None:
+    for kernel in kernels:
+        await kernel.start()
+    for turn in range(restarts):
+        for kernel in kernels[:: 1 if turn % 2 else -1]:
+            await kernel.restart()
+    for turn in range(runs):
+        for kernel in kernels[:: 1 if turn % 2 else -1]:
+            await kernel.first_output()
+    for turn in range(3):
+        for kernel in kernels[:: 1 if turn % 2 else -1]:
+            await kernel.lines(lines)
 
 
 def sandbox_table(results: dict[str, Any]) -> str:
