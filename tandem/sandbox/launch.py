@@ -16,6 +16,7 @@ import resource
 import shutil
 import sys
 
+from .cgroups import join_pids_cgroup
 from .landlock import (
     FS_READ,
     FS_READ_FILE,
@@ -49,49 +50,6 @@ def enter_namespaces(network_none: bool) -> list[str]:
 def _write(path: str, text: str) -> None:
     with open(path, "w") as f:
         f.write(text)
-
-
-CGROUP_ROOTS = ("/sys/fs/cgroup", "/sys/fs/cgroup/unified", "/sys/fs/cgroup/pids")
-
-
-def join_pids_cgroup(name: str, limit: int) -> str | None:
-    """A cgroup of its own with ``pids.max``: the process limit that also binds root (for
-    whom the kernel ignores RLIMIT_NPROC). Needs a writable cgroup (root, or a delegated
-    one); returns its path, or None when there is none."""
-    if limit <= 0:
-        return None
-    for base in CGROUP_ROOTS:
-        parent = os.path.join(base, own_cgroup(base).lstrip("/"))
-        if not os.path.exists(os.path.join(parent, "cgroup.procs")):
-            continue
-        path = os.path.join(parent, f"tandem-{name}")
-        try:
-            os.makedirs(path, exist_ok=True)
-            _write(os.path.join(path, "pids.max"), str(limit))
-            _write(os.path.join(path, "cgroup.procs"), str(os.getpid()))
-            return path
-        except OSError:
-            try:
-                os.rmdir(path)
-            except OSError:
-                pass
-    return None
-
-
-def own_cgroup(base: str) -> str:
-    """This process's cgroup path in the hierarchy mounted at ``base``."""
-    v1 = os.path.basename(base)
-    try:
-        with open("/proc/self/cgroup") as f:
-            for line in f:
-                _id, controllers, path = line.rstrip("\n").split(":", 2)
-                if (v1 == "pids" and "pids" in controllers.split(",")) or (
-                    v1 != "pids" and controllers == ""
-                ):
-                    return path
-    except OSError:
-        pass
-    return "/"
 
 
 def apply_limits(policy: Confinement) -> None:

@@ -16,18 +16,15 @@ Jupyter's runtime, data and config directories): such a notebook cannot be confi
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
 import shutil
-import signal
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
+from .cgroups import remove_cgroup
 from .landlock import abi_version
-from .launch import CGROUP_ROOTS, own_cgroup
 from .policy import NETWORK_MODES, Confinement, Limits, contains, python_read_only
 
 __all__ = ["SandboxService", "SandboxSettings", "Unconfinable"]
@@ -226,19 +223,3 @@ class SandboxService:
         if not restart:
             self.release_home(kernel_id)
             self.launches.pop(kernel_id, None)
-
-
-async def remove_cgroup(kernel_id: str) -> None:
-    for base in CGROUP_ROOTS:
-        path = os.path.join(base, own_cgroup(base).lstrip("/"), f"tandem-{kernel_id}")
-        for _attempt in range(40):
-            if not os.path.isdir(path):
-                break
-            try:
-                with open(os.path.join(path, "cgroup.procs")) as f:
-                    for pid in f.read().split():
-                        with contextlib.suppress(OSError):
-                            os.kill(int(pid), signal.SIGKILL)
-                os.rmdir(path)
-            except OSError:
-                await asyncio.sleep(0.05)
