@@ -415,3 +415,42 @@ def test_the_kernel_environment_keeps_nothing_secret() -> None:
     assert not {"JUPYTERHUB_API_TOKEN", "JPY_API_TOKEN", "JUPYTER_TOKEN", "SPEC_TOKEN"} & set(env)
     assert "JUPYTERHUB_API_URL" not in env and "AWS_SECRET_ACCESS_KEY" not in env
     assert all(v.startswith("/tmp/private") for k, v in env.items() if k.startswith("JUPYTER_"))
+
+
+async def test_jupyterlabs_kernel_for_a_shared_notebook_is_the_same_confined_kernel(
+    guarded: TandemServer, root: Path, home: Path
+) -> None:
+    (root / "lab").mkdir()
+    probe = f"print(open({str(home / '.ssh' / 'id_ed25519')!r}).read())"
+    ids = code_notebook(root / "lab" / "nb.ipynb", [probe, "print('guest ran')"])
+    guest, owner = await open_runner(guarded, "lab/nb.ipynb", "lab")
+    try:
+        # JupyterLab opens the shared notebook: its session kernel starts confined.
+        status, session = await guarded.arequest(
+            "POST",
+            "/api/sessions",
+            {
+                "path": "lab/nb.ipynb",
+                "name": "nb.ipynb",
+                "type": "notebook",
+                "kernel": {"name": "python3"},
+            },
+        )
+        assert status == 201, session
+        kernel_id = session["kernel"]["id"]
+        document_id = f"json:notebook:{(await guarded.session('lab/nb.ipynb'))['fileId']}"
+        status, reply = await guarded.arequest(
+            "POST",
+            f"/api/kernels/{kernel_id}/execute",
+            {"cell_id": ids[0], "document_id": document_id},
+        )
+        assert status == 200, reply
+        await eventually(lambda: "PermissionError" in outputs_text(owner, ids[0]), timeout=60)
+        # The guest's run uses that same kernel.
+        assert await Runner(guarded, guest, owner, "lab/nb.ipynb").run(ids[1]) == "guest ran\n"
+        status, kernels = await guarded.arequest("GET", "/api/kernels")
+        assert [k["id"] for k in kernels] == [kernel_id]
+        assert exec_state(owner)["sandbox"]["scope"] == "lab"
+    finally:
+        await guest.close()
+        await owner.close()
