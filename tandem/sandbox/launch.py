@@ -117,6 +117,11 @@ def main(args: list[str]) -> int:
         return 70
     env = scrubbed_environment(os.environ, policy.home, policy.keep_env)
     env["TANDEM_SANDBOX"] = json.dumps(record)
+    print(
+        f"tandem sandbox: kernel {policy.name} confined to {policy.scope}: {env['TANDEM_SANDBOX']}",
+        file=sys.stderr,
+        flush=True,
+    )  # the server's log
     for sub in (".ipython", ".config/matplotlib", ".cache", ".local/share/jupyter/runtime"):
         os.makedirs(os.path.join(policy.home, sub), exist_ok=True)
     os.chdir(policy.cwd)
