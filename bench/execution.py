@@ -13,6 +13,9 @@ Measured, with one "watcher" peer in the room (another collaborator's tab):
   JupyterLab tab that pressed Run) sends ``execute_request`` over the kernel WebSocket
   and writes each output message into the shared document, as JupyterLab does.
 * printed lines per second reaching the watcher, for a cell printing many short lines.
+* ``--sandbox``: the same Tandem measures with the notebook shared for running (its kernel
+  confined by tandem.sandbox) beside the unconfined kernel, plus kernel start time (the
+  first run, and restarts through the execution API).
 """
 
 from __future__ import annotations
@@ -108,10 +111,12 @@ async def wait_for(check: Any, timeout: float = 120.0) -> float:
 # -- Tandem: server-side execution ---------------------------------------------------------
 
 
-async def tandem_run(server: TandemServer, watcher: YPeer, cell_id: str) -> None:
+async def tandem_run(
+    server: TandemServer, watcher: YPeer, cell_id: str, path: str = NOTEBOOK
+) -> None:
     source = str(cell_map(watcher, cell_id)["source"])
     body = {"cells": [{"id": cell_id, "source_hash": source_hash(source)}]}
-    status, reply = await server.arequest("POST", f"/tandem/api/execution/run/{NOTEBOOK}", body)
+    status, reply = await server.arequest("POST", f"/tandem/api/execution/run/{path}", body)
     if status != 202:
         raise RuntimeError(f"run failed: {status} {reply}")
 
@@ -277,6 +282,132 @@ async def bench_reference(workdir: Path, runs: int, lines: int) -> dict[str, Any
     return {"first_output_ms": summary(latencies), "lines_per_second": rate}
 
 
+class Measured:
+    """One notebook's kernel on the sandbox bench, and what was measured for it."""
+
+    def __init__(self, server: TandemServer, path: str) -> None:
+        self.server, self.path = server, path
+        self.watcher: Any = None
+        self.first_start = 0.0
+        self.restarts: list[float] = []
+        self.latencies: list[float] = []
+        self.rates: list[float] = []
+        self.count = 0
+
+    async def start(self) -> None:
+        self.watcher = await YPeer.open(self.server, self.path)
+        started = time.monotonic()
+        await tandem_run(self.server, self.watcher, "c0", self.path)
+        await wait_for(lambda: cell_map(self.watcher, "c0").get("execution_count") == 1)
+        self.first_start = (time.monotonic() - started) * 1000
+
+    async def restart(self) -> None:
+        started = time.monotonic()
+        await self.server.arequest("POST", f"/tandem/api/execution/restart/{self.path}", {})
+        self.restarts.append((time.monotonic() - started) * 1000)
+        self.count = 0
+        await tandem_run(self.server, self.watcher, "c0", self.path)
+        await wait_for(
+            lambda: (
+                cell_map(self.watcher, "c0").get("execution_count") == 1
+                and cell_map(self.watcher, "c0").get("execution_state") == "idle"
+            )
+        )
+
+    async def first_output(self) -> None:
+        watcher = self.watcher
+        await wait_for(lambda: cell_map(watcher, "c1").get("execution_state") != "running")
+        await asyncio.sleep(0.05)
+        self.count += 1
+        started = time.monotonic()
+        await tandem_run(self.server, watcher, "c1", self.path)
+        expected = f"{self.count}\n"
+        seen = await wait_for(lambda: output_text(watcher, "c1") == expected)
+        self.latencies.append((seen - started) * 1000)
+
+    async def lines(self, lines: int) -> None:
+        watcher = self.watcher
+        await wait_for(lambda: cell_map(watcher, "c2").get("execution_state") != "running")
+        started = time.monotonic()
+        await tandem_run(self.server, watcher, "c2", self.path)
+        await wait_for(lambda: cell_map(watcher, "c2").get("execution_state") == "running")
+        done = await wait_for(lambda: output_text(watcher, "c2").count("\n") >= lines, 600)
+        self.rates.append(lines / (done - started))
+
+    def results(self) -> dict[str, Any]:
+        return {
+            "first_run_with_kernel_start_ms": self.first_start,
+            "restart_ms": summary(self.restarts),
+            "first_output_ms": summary(self.latencies),
+            "lines_per_second": statistics.median(self.rates),
+        }
+
+
+async def bench_sandbox(
+    workdir: Path, runs: int, lines: int, restarts: int, network: str
+) -> dict[str, Any]:
+    """Unconfined and confined kernels on the same server, measured in turns (so the
+    machine's load weighs on both alike)."""
+    root = workdir / "sandbox-root"
+    args = ["--TandemApp.max_output_bytes=134217728", f"--TandemApp.sandbox_network={network}"]
+    for kind in ("unconfined", "confined"):
+        folder = root / kind
+        folder.mkdir(parents=True)
+        write_notebook(folder, lines)
+    async with TandemServer(root, workdir / "sandbox-state", args=args) as server:
+        status, _ = await server.arequest(
+            "POST", "/tandem/api/invitations", {"path": "confined", "role": "run"}
+        )
+        if status != 201:
+            raise RuntimeError(f"could not share for running: {status}")
+        kernels = [Measured(server, f"{kind}/{NOTEBOOK}") for kind in ("unconfined", "confined")]
+        try:
+            await measure_in_turns(kernels, runs, lines, restarts)
+        except Exception:
+            log(f"failed; the server's log ends with:\n{server.log_tail(80)}")
+            raise
+        for kernel in kernels:
+            await kernel.watcher.close()
+    return {
+        "network": network,
+        "unconfined": kernels[0].results(),
+        "confined": kernels[1].results(),
+    }
+
+
+async def measure_in_turns(kernels: list[Measured], runs: int, lines: int, restarts: int) -> None:
+    for kernel in kernels:
+        await kernel.start()
+    for turn in range(restarts):
+        for kernel in kernels[:: 1 if turn % 2 else -1]:
+            await kernel.restart()
+    for turn in range(runs):
+        for kernel in kernels[:: 1 if turn % 2 else -1]:
+            await kernel.first_output()
+    for turn in range(3):
+        for kernel in kernels[:: 1 if turn % 2 else -1]:
+            await kernel.lines(lines)
+
+
+def sandbox_table(results: dict[str, Any]) -> str:
+    u, c = results["unconfined"], results["confined"]
+    rows = ["| measure | unconfined | confined | confined / unconfined |", "|---|---|---|---|"]
+
+    def row(name: str, uv: float, cv: float, fmt: str = ".1f") -> None:
+        rows.append(f"| {name} | {uv:{fmt}} | {cv:{fmt}} | {cv / uv:.2f}x |")
+
+    row(
+        "first run incl. kernel start (ms)",
+        u["first_run_with_kernel_start_ms"],
+        c["first_run_with_kernel_start_ms"],
+    )
+    row("kernel restart, p50 (ms)", u["restart_ms"]["p50"], c["restart_ms"]["p50"])
+    for q in ("p50", "p95", "p99"):
+        row(f"run -> first output, {q} (ms)", u["first_output_ms"][q], c["first_output_ms"][q])
+    row("printed lines/s", u["lines_per_second"], c["lines_per_second"], ",.0f")
+    return "\n".join(rows)
+
+
 def table(results: dict[str, dict[str, Any]]) -> str:
     t, r = results["tandem"], results.get("reference")
     rows = ["| measure | Tandem | reference | Tandem / reference |", "|---|---|---|---|"]
@@ -300,6 +431,16 @@ async def main_async(args: argparse.Namespace) -> int:
     results: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="tandem-bench-exec-") as tmp:
         workdir = Path(tmp)
+        if args.sandbox:
+            log(f"sandbox: unconfined then confined, {runs} runs, then {lines:,} lines")
+            results["sandbox"] = await bench_sandbox(
+                workdir, runs, lines, 3 if args.quick else 5, args.network
+            )
+            print(sandbox_table(results["sandbox"]))
+            out = BENCH / "results"
+            out.mkdir(exist_ok=True)
+            (out / "execution-sandbox.json").write_text(json.dumps(results, indent=2))
+            return 0
         log(f"Tandem: {runs} runs, then {lines:,} lines")
         results["tandem"] = await bench_tandem(workdir, runs, lines)
         if not args.tandem_only:
@@ -319,6 +460,12 @@ def main() -> int:
     )
     parser.add_argument("--quick", action="store_true", help="fewer runs and lines")
     parser.add_argument("--tandem-only", action="store_true", help="skip the reference server")
+    parser.add_argument(
+        "--sandbox", action="store_true", help="confined against unconfined kernels only"
+    )
+    parser.add_argument(
+        "--network", default="none", help="sandbox_network of the confined kernel (--sandbox)"
+    )
     return asyncio.run(main_async(parser.parse_args()))
 
 

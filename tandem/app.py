@@ -7,11 +7,12 @@ import os
 import sys
 from typing import Any
 
-from jupyter_core.paths import jupyter_data_dir
+from jupyter_core.paths import jupyter_config_dir, jupyter_data_dir, jupyter_runtime_dir
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Enum, Float, Int, Unicode
+from traitlets import Bool, Enum, Float, Int, List, Unicode
 
 from . import credentials, lab
+from . import sandbox as confined
 from .access import AccessService, AccessStore, AuditKind, load_or_create_key
 from .documents.files import DocumentFile
 from .documents.model import UnsupportedDocument, kind_for
@@ -146,6 +147,55 @@ class TandemApp(ExtensionApp):
             max_waiting_updates=self.max_waiting_updates,
             max_waiting_per_peer=self.max_waiting_per_peer,
         )
+    sandbox = Bool(
+        True,
+        config=True,
+        help="Confine the kernel of a notebook shared for running (Landlock) to the shared "
+        "scope, everyone's runs included. Off, or where Linux cannot confine, guests may not "
+        "run code unless guests_run_as_me is set.",
+    )
+    guests_run_as_me = Bool(
+        False,
+        config=True,
+        help="Where the sandbox cannot be applied, let run guests' code run unconfined, as the "
+        "owner, with the owner's files and secrets (off: their runs are refused).",
+    )
+    sandbox_network = Enum(
+        list(confined.NETWORK_MODES),
+        "none",
+        config=True,
+        help="Network of confined kernels: none (no network at all), outbound (TCP connect "
+        "to sandbox_ports only, which refuses loopback services on other ports), all.",
+    )
+    sandbox_ports = List(
+        Int(),
+        [80, 443],
+        config=True,
+        help="TCP ports confined kernels may connect to when sandbox_network is outbound.",
+    )
+    sandbox_memory = Int(
+        4 * 1024**3,
+        config=True,
+        help="Address-space limit of a confined kernel and each of its processes, in bytes "
+        "(0: none).",
+    )
+    sandbox_processes = Int(
+        256,
+        config=True,
+        help="Most processes and threads a confined kernel may have at once (0: no limit).",
+    )
+    sandbox_cpu_seconds = Int(
+        0,
+        config=True,
+        help="CPU seconds a confined kernel process may use in its life (0: no limit); past "
+        "it the kernel dies and must be restarted.",
+    )
+    interrupt_grace = Float(
+        5.0,
+        config=True,
+        help="Seconds a revoked guest's interrupted run may keep running before its kernel is "
+        "restarted.",
+    )
 
     def initialize_settings(self) -> None:
         path = self.db_path or os.path.join(jupyter_data_dir(), "tandem", "tandem.sqlite")
@@ -158,6 +208,7 @@ class TandemApp(ExtensionApp):
             default_expiry=self.invitation_expiry,
             max_expiry=self.invitation_max_expiry,
         )
+        self.sandbox_service = self._make_sandbox(path)
         self.guest_peers: dict[str, set[Any]] = {}
         self._sweeper: asyncio.Task[None] | None = None
         self._ready: asyncio.Future[None] | None = None
@@ -183,10 +234,47 @@ class TandemApp(ExtensionApp):
             self.kernel_idle_timeout,
             self.log,
             authorize=self._may_still_run,
+            sandbox=self.sandbox_service,
+            interrupt_grace=self.interrupt_grace,
         )
         self.settings["tandem"] = self
         self.settings.setdefault("jupyter_server_ydoc", YDocShim(self.rooms, file_ids))
         self.log.info("Tandem store: %s", path)
+
+    def _make_sandbox(self, db_path: str) -> confined.SandboxService:
+        """The sandbox service, installed as the kernel provisioner of this server."""
+        from .sandbox import provisioner
+
+        serverapp = self.serverapp
+        assert serverapp is not None
+        service = confined.SandboxService(
+            confined.SandboxSettings(
+                enabled=self.sandbox and provisioner.registered(),
+                network=self.sandbox_network,
+                ports=tuple(self.sandbox_ports),
+                limits=confined.Limits(
+                    memory_bytes=self.sandbox_memory,
+                    processes=self.sandbox_processes,
+                    cpu_seconds=self.sandbox_cpu_seconds,
+                ),
+                runs_as_me=self.guests_run_as_me,
+            ),
+            serverapp.root_dir,
+            lambda path: self.access.run_scopes(path),
+            protected=[
+                os.path.expanduser("~"),
+                os.path.dirname(os.path.abspath(db_path)),
+                jupyter_runtime_dir(),
+                jupyter_data_dir(),
+                jupyter_config_dir(),
+                getattr(serverapp, "runtime_dir", ""),
+                getattr(serverapp.kernel_manager, "connection_dir", ""),
+            ],
+        )
+        if service.available:
+            provisioner.install(service)
+        self.log.info("Tandem sandbox: %s", service.describe())
+        return service
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(

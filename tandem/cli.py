@@ -211,7 +211,14 @@ def cmd_share(args: argparse.Namespace, server: dict[str, Any]) -> None:
         f"until {_when(invitation['expires_at'])}",
         file=sys.stderr,
     )
-    if args.role == "run":
+    runs = result.get("runs") or {}
+    if runs.get("mode") == "confined":
+        print(
+            f"Code run through this link runs confined to {runs['scope'] or '/'} "
+            f"(network: {runs['network']}); it cannot reach your other files.",
+            file=sys.stderr,
+        )
+    elif args.role == "run":
         print("Note: with run access, code runs as you and can reach your files.", file=sys.stderr)
 
 

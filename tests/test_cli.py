@@ -73,7 +73,7 @@ async def test_share_revoke_and_audit(root, tmp_path):
         shared = await run(
             server, "tandem share demo.ipynb --role run --expires 30m --max-uses 1 --label class"
         )
-        assert shared.returncode == 0 and "code runs as you" in shared.stderr
+        assert shared.returncode == 0 and "runs confined to demo.ipynb" in shared.stderr
         listing = await run(server, "tandem shares --json")
         invitation = json.loads(listing.stdout)["invitations"][0]
         assert (

@@ -33,7 +33,7 @@ from .records import (
     PrincipalKind,
     Role,
 )
-from .scopes import normalize_path, normalize_scope, overlaps
+from .scopes import covers, normalize_path, normalize_scope, overlaps
 from .store import AccessStore
 
 __all__ = [
@@ -533,6 +533,25 @@ class AccessService:
 
     async def list_grants(self) -> list[Grant]:
         return await self.store.list_grants()
+
+    async def run_scopes(self, path: str) -> list[tuple[str, bool]]:
+        """The scopes ``(scope_path, is_folder)`` through which guests may run code in
+        ``path`` (normalized) now or after redeeming a link: valid ``run`` grants and
+        redeemable ``run`` invitations that cover it. Empty: not shared for running."""
+        now = self.clock()
+        scopes = {
+            (g.scope_path, g.scope_is_folder)
+            for g in await self.store.list_grants()
+            if g.role is Role.RUN and g.valid(now) and covers(g.scope_path, g.scope_is_folder, path)
+        }
+        scopes |= {
+            (i.scope_path, i.scope_is_folder)
+            for i in await self.store.list_invitations()
+            if i.role is Role.RUN
+            and i.redeemable(now)
+            and covers(i.scope_path, i.scope_is_folder, path)
+        }
+        return sorted(scopes)
 
     async def audit(
         self, kind: AuditKind | str | None = None, since: float | None = None

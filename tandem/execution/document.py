@@ -14,6 +14,7 @@ becomes a few appends to one stream text, never one transaction per line.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -82,6 +83,17 @@ class ExecutionDocument:
         if self.state_map.get("kernel") != value:
             with self.change():
                 self.state_map["kernel"] = value
+
+    def set_sandbox(self, value: dict[str, Any] | None) -> None:
+        """How the kernel runs, for everyone to see: ``{"confined": bool, ...}``."""
+        if self.state_map.get("sandbox") != value:
+            with self.change():
+                self.state_map["sandbox"] = value
+
+    def set_notice(self, text: str) -> None:
+        """A visible note about the kernel (why it was restarted)."""
+        with self.change():
+            self.state_map["notice"] = {"text": text, "at": time.time()}
 
     def kernel(self) -> dict[str, Any]:
         value = self.state_map.get("kernel")

@@ -48,6 +48,7 @@ class NotebookKernel:
         log: logging.Logger,
         allowed: Callable[[Run], Awaitable[bool]] | None = None,
         on_idle: Callable[[NotebookKernel], None] | None = None,
+        prepare: Callable[[NotebookKernel, Run], Awaitable[str | None]] | None = None,
     ) -> None:
         self.file_id = file_id
         self._room = room
@@ -56,6 +57,7 @@ class NotebookKernel:
         self._present = present
         self._allowed = allowed
         self._on_idle = on_idle
+        self._prepare = prepare
         self._waiters: dict[str, asyncio.Future[None]] = {}
         self.settings = settings
         self.log = log
@@ -140,6 +142,18 @@ class NotebookKernel:
                     # Access ended (expired, revoked) while the run waited: it never starts.
                     self.queue.popleft()
                     run.state = CellState.IDLE
+                    self._finish(run)
+                    doc.publish_queue(self._all_runs(), changed=[run])
+                    continue
+                refusal = await self._prepare(self, run) if self._prepare is not None else None
+                if not self.queue or self.queue[0] is not run:
+                    continue  # cancelled while the kernel (re)started
+                if refusal is not None:
+                    # The kernel cannot be what this run needs (a confined one): it never starts.
+                    self.queue.popleft()
+                    await self._write_error(run, "RunRefused", refusal)
+                    run.state = CellState.IDLE
+                    run.failed = True
                     self._finish(run)
                     doc.publish_queue(self._all_runs(), changed=[run])
                     continue
@@ -254,6 +268,10 @@ class NotebookKernel:
             await self._connect()
             doc.set_kernel(KernelStatus.IDLE, self.kernel_name, self.display_name)
 
+    async def ensure_kernel(self) -> None:
+        """Start the kernel (or find the session's) if there is none."""
+        await self._ensure_kernel(await self.document())
+
     async def attach(self, kernel_id: str) -> None:
         """Use ``kernel_id`` (chosen by JupyterLab's session) for this notebook from now on."""
         doc = await self.document()
@@ -310,6 +328,30 @@ class NotebookKernel:
                 self._done.set_result(None)
         await self._connect()
         doc.set_kernel(KernelStatus.IDLE, self.kernel_name, self.display_name)
+
+    async def renew(self, note: str) -> None:
+        """A fresh kernel process that keeps the queue (its confinement changed, or a run
+        ignored its interrupt). The running cell, if any, fails; ``note`` says why, in the
+        cell and in the notebook's execution state."""
+        doc = await self.document()
+        if self._kernel() is None:
+            return
+        async with self._start_lock:
+            doc.set_kernel(KernelStatus.RESTARTING, self.kernel_name, self.display_name)
+            await self._disconnect()
+            await self.kernel_manager.restart_kernel(self.kernel_id)
+            if self.current is not None:
+                await self._write_error(self.current, "KernelRestarted", note)
+                self.current.failed = True
+                if self._done is not None and not self._done.done():
+                    self._done.set_result(None)
+            doc.set_notice(note)
+            await self._connect()
+        doc.set_kernel(
+            KernelStatus.BUSY if self.current else KernelStatus.IDLE,
+            self.kernel_name,
+            self.display_name,
+        )
 
     async def shutdown(self) -> None:
         await self._abandon()

@@ -60,6 +60,8 @@ class ExecutionService:
         idle_timeout: float,
         log: logging.Logger | None = None,
         authorize: Callable[[Requester, str], Awaitable[bool]] | None = None,
+        sandbox: Any = None,
+        interrupt_grace: float = 5.0,
     ) -> None:
         self.rooms = rooms
         self.file_ids = file_ids
@@ -70,6 +72,11 @@ class ExecutionService:
         self.log = log or logging.getLogger("tandem")
         self.notebooks: dict[str, NotebookKernel] = {}
         self.authorize = authorize
+        self.sandbox = sandbox
+        """A :class:`tandem.sandbox.SandboxService`: kernels of notebooks shared for
+        running are confined (None: no sandbox; guests' runs are refused)."""
+        self.interrupt_grace = interrupt_grace
+        self._grace_tasks: set[asyncio.Task[None]] = set()
         self._culler: asyncio.Task[None] | None = None
         self._held: set[str] = set()
 
@@ -80,6 +87,8 @@ class ExecutionService:
     async def stop(self) -> None:
         if self._culler is not None:
             self._culler.cancel()
+        for task in list(self._grace_tasks):
+            task.cancel()
         for notebook in list(self.notebooks.values()):
             try:
                 await notebook.shutdown()
@@ -109,6 +118,7 @@ class ExecutionService:
                 self.log,
                 lambda run, file_id=file_id: self._still_allowed(run, file_id),
                 self._release,
+                self._prepare_kernel,
             )
             self.notebooks[file_id] = notebook
         return notebook
@@ -120,6 +130,56 @@ class ExecutionService:
             return True
         path = self.file_ids.get_path(file_id)
         return path is not None and await self.authorize(run.requester, path)
+
+    async def _prepare_kernel(self, notebook: NotebookKernel, run: Run) -> str | None:
+        """Before a run starts: the kernel is confined exactly while the notebook is shared
+        for running (restarted, with a note, when that changed). Returns why the run may not
+        start, or None."""
+        guest = run.requester.principal_id != OWNER
+        path = self.file_ids.get_path(notebook.file_id)
+        if self.sandbox is None:
+            return "Guests' code cannot run on this server (no sandbox)." if guest else None
+        from ..sandbox import Unconfinable  # the sandbox never imports execution
+
+        try:
+            wanted = await self.sandbox.wanted_scope(path) if path is not None else None
+        except Unconfinable as error:
+            if guest and not self.sandbox.settings.runs_as_me:
+                return (
+                    f"This notebook's kernel cannot be confined ({error}), so guests cannot"
+                    " run code in it."
+                )
+            wanted = None
+        kernel_id = notebook.kernel_id
+        if kernel_id is not None and kernel_id in self.kernel_manager:
+            launch = self.sandbox.launches.get(kernel_id)
+            current = launch.scope_path if launch is not None else None
+            if current != wanted:
+                note = (
+                    f"The kernel was restarted to run confined to {wanted or '/'!r}: this notebook"
+                    " is shared for running, so everyone's code runs in the sandbox."
+                    if wanted is not None
+                    else "The kernel was restarted unconfined: this notebook is no longer shared"
+                    " for running."
+                )
+                self.log.info("restarting the kernel of %s: %s", path, note)
+                await notebook.renew(note)
+        await notebook.ensure_kernel()
+        doc = await notebook.document()
+        kernel_id = notebook.kernel_id
+        launch = self.sandbox.launches.get(kernel_id) if kernel_id else None
+        got = launch.scope_path if launch is not None else None
+        if wanted is not None and got != wanted and guest:
+            return (
+                "This notebook's kernel could not be started confined, so guests cannot run"
+                " code in it."
+            )
+        doc.set_sandbox(
+            {"confined": True, **launch.confinement.describe(), "scope": got}
+            if launch is not None and launch.confinement is not None
+            else {"confined": False}
+        )
+        return None
 
     async def _kernel_for(self, doc: ExecutionDocument) -> tuple[str, str, str]:
         """The notebook's Jupyter session kernel: JupyterLab's if it has one, else a new
@@ -236,7 +296,24 @@ class ExecutionService:
             current = notebook.current
             if current is not None and current.requester.principal_id in ids and notebook.kernel_id:
                 await self.kernel_manager.interrupt_kernel(notebook.kernel_id)
+                task = asyncio.create_task(self._restart_if_still_running(notebook, current))
+                self._grace_tasks.add(task)
+                task.add_done_callback(self._grace_tasks.discard)
         return dropped
+
+    async def _restart_if_still_running(self, notebook: NotebookKernel, run: Run) -> None:
+        """A revoked person's run was interrupted: if it still runs after the grace period
+        (its code catches KeyboardInterrupt), the kernel is restarted and the notebook says why."""
+        await asyncio.sleep(self.interrupt_grace)
+        if notebook.current is not run:
+            return
+        try:
+            await notebook.renew(
+                f"The kernel was restarted: code run by {run.requester.name}, whose access was"
+                f" revoked, did not stop within {self.interrupt_grace:g} s of an interrupt."
+            )
+        except Exception:
+            self.log.exception("could not restart the kernel of %s", notebook.file_id)
 
     def on_room_started(self, room: Any) -> None:
         """A notebook room was (re)loaded: if nothing runs for it, clear stale marks."""

@@ -6,6 +6,7 @@ Owner only. Every revocation closes the affected guests' sockets at once.
 from __future__ import annotations
 
 import dataclasses
+import os
 from enum import Enum
 from typing import Any
 
@@ -79,6 +80,7 @@ class InvitationsHandler(OwnerHandler):
         unknown = set(data) - allowed
         if unknown or not isinstance(data.get("path"), str):
             raise InvalidRequest(f"expected a path and only {sorted(allowed)}")
+        runs = self.run_mode(data["path"]) if data.get("role") == "run" else None
         invitation, code = await access.create_invitation(
             data["path"],
             role=data.get("role", "view"),
@@ -90,7 +92,27 @@ class InvitationsHandler(OwnerHandler):
         )
         link = f"{self.request.protocol}://{self.request.host}{self.base_url}tandem/join/{code}"
         self.set_status(201)
-        self.finish({"invitation": _plain(invitation), "code": code, "link": link})
+        reply = {"invitation": _plain(invitation), "code": code, "link": link}
+        if runs is not None:
+            reply["runs"] = runs
+        self.finish(reply)
+
+    def run_mode(self, path: str) -> dict[str, object]:
+        """How a guest's code will run through a new ``run`` link (confined, or as the
+        owner); refused when neither is allowed."""
+        from ..sandbox import Unconfinable
+
+        tandem = self.settings["tandem"]
+        resolved = tandem.access.resolve(path)
+        is_folder = os.path.isdir(os.path.join(tandem.access.root_dir, resolved))
+        try:
+            return dict(tandem.sandbox_service.link_mode(resolved, is_folder))
+        except Unconfinable as error:
+            raise web.HTTPError(
+                400,
+                f"guests cannot run code in {resolved or '/'!r}: {error}; give view or edit "
+                "access, or let guests run code as you (TandemApp.guests_run_as_me)",
+            ) from error
 
 
 class InvitationHandler(OwnerHandler):

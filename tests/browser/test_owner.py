@@ -94,7 +94,7 @@ async def test_share_dialog_creates_a_working_link(server, browser, screenshots)
     await dialog.get_by_label("Run").check()
     assert (
         await warning.is_visible()
-        and "executes code as you, on your account" in await warning.inner_text()
+        and "runs in a sandbox confined to what you share" in await warning.inner_text()
     )
     await dialog.get_by_label("Link works for").select_option(label="1 hour")
     await dialog.get_by_label("How many people").fill("2")

@@ -142,7 +142,7 @@ async def test_an_error_stops_the_rest_of_a_run_all(exec_server: TandemServer, r
     async with await YPeer.open(exec_server, "run.ipynb") as alice:
         await run(exec_server, "run.ipynb", alice, *ids)
         await eventually(
-            lambda: exec_state(alice)["queue"] == [] and outputs_text(alice, ids[1]), timeout=60
+            lambda: exec_state(alice).get("queue") == [] and outputs_text(alice, ids[1]), timeout=60
         )
         assert "ValueError: stop here" in outputs_text(alice, ids[1])
         assert outputs_text(alice, ids[2]) == ""

@@ -7,7 +7,7 @@ import type { CellType } from "./commands";
 import { type EditorConfig, ROLE_LABELS } from "./config";
 import { Connection, type LiveDocument } from "./connection";
 import { bannerFor, type ConnectionState, OFFLINE_AFTER_MS } from "./connection-policy";
-import { ExecutionClient, type KernelState } from "./execution";
+import { ExecutionClient, type KernelState, type SandboxState } from "./execution";
 import { type Mode, NotebookView } from "./notebook-view";
 import { FrameHost } from "./output-frame";
 import { PeopleBar } from "./people-bar";
@@ -26,6 +26,7 @@ export class App {
   private readonly banner: HTMLElement;
   private readonly toasts: HTMLElement;
   private readonly kernelStatus: HTMLElement;
+  private readonly sandboxStatus: HTMLElement;
   private readonly toolbar: HTMLElement;
   private readonly runGroup: HTMLElement;
   private readonly typeSelect: HTMLSelectElement;
@@ -58,6 +59,7 @@ export class App {
     document.title = `${name} — Tandem`;
     this.statusPill = h("span", { class: "tc-status", role: "status", "data-connection": "connecting" }, "Connecting…");
     this.kernelStatus = h("span", { class: "tc-kernel", role: "status", hidden: true });
+    this.sandboxStatus = h("span", { class: "tc-sandbox", hidden: true });
     this.typeSelect = h(
       "select",
       { class: "tc-type-select", "aria-label": "Cell type" },
@@ -74,6 +76,7 @@ export class App {
       this.button("Interrupt", "Interrupt the kernel (I, I)", () => void this.interrupt(), "tc-interrupt"),
       this.button("Restart", "Restart the kernel (0, 0)", () => void this.restart(), "tc-restart"),
       this.kernelStatus,
+      this.sandboxStatus,
     );
     const editGroup = h(
       "div",
@@ -238,6 +241,10 @@ export class App {
         restart: () => void this.restart(),
         answer: (runId, value) => void this.answer(runId, value),
         kernelChanged: (kernel) => this.showKernel(kernel),
+        sandboxChanged: (sandbox) => this.showSandbox(sandbox),
+        noticeChanged: (notice, initial) => {
+          if (notice && !initial) this.toast(notice.text);
+        },
         modeChanged: (mode, cell) => this.onModeChange(mode, cell),
         rendered: () => {
           document.documentElement.dataset.tandemReady = "true";
@@ -361,6 +368,16 @@ export class App {
 
   private async answer(runId: string, value: string): Promise<void> {
     if (!(await this.execution.answer(runId, value).catch(() => false))) this.toast("Your answer did not reach the kernel.");
+  }
+
+  private showSandbox(sandbox: SandboxState | null): void {
+    this.sandboxStatus.hidden = !sandbox?.confined;
+    if (sandbox?.confined) {
+      this.sandboxStatus.textContent = `Confined to ${sandbox.scope || "/"}`;
+      this.sandboxStatus.title =
+        "This notebook is shared for running: everyone's code, yours too, runs in a sandbox that " +
+        `reaches only ${sandbox.scope || "/"} (network: ${sandbox.network ?? "none"}).`;
+    }
   }
 
   private showKernel(kernel: KernelState | null): void {

@@ -33,6 +33,25 @@ export interface CellExecution {
   truncated: boolean;
 }
 
+/** How the notebook's kernel runs: confined to the shared scope while it is shared for running. */
+export interface SandboxState {
+  confined: boolean;
+  scope?: string;
+  network?: string;
+}
+
+export function readSandbox(map: Y.Map<unknown>): SandboxState | null {
+  const raw = map.get("sandbox") as any;
+  if (!raw || typeof raw !== "object") return null;
+  return { confined: Boolean(raw.confined), scope: raw.scope == null ? undefined : String(raw.scope), network: raw.network == null ? undefined : String(raw.network) };
+}
+
+/** Why the server last restarted the kernel, with when (seconds since the epoch). */
+export function readNotice(map: Y.Map<unknown>): { text: string; at: number } | null {
+  const raw = map.get("notice") as any;
+  return raw && typeof raw === "object" && typeof raw.text === "string" ? { text: raw.text, at: Number(raw.at) || 0 } : null;
+}
+
 export const EXECUTION_MAP = "tandem:execution";
 
 export function executionMap(doc: Y.Doc): Y.Map<unknown> {

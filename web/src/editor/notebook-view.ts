@@ -20,7 +20,9 @@ import {
   moveCell,
   splitCell,
 } from "./commands";
-import { executionMap, readCellExecution, readKernel, type KernelState } from "./execution";
+import {
+  executionMap, readCellExecution, readKernel, readNotice, readSandbox, type KernelState, type SandboxState,
+} from "./execution";
 import type { FrameHost } from "./output-frame";
 import { type ActivityTracker, peopleByCell, type Person } from "./presence";
 import { type ChordState, type Command, EDITING_COMMANDS, resolveCommandKey, RUN_COMMANDS } from "./shortcuts";
@@ -37,6 +39,9 @@ export interface NotebookHost {
   restart(): void;
   answer(runId: string, value: string): void;
   kernelChanged(kernel: KernelState | null): void;
+  /** The kernel's confinement, or a server note about the kernel (why it restarted). */
+  sandboxChanged?(sandbox: SandboxState | null): void;
+  noticeChanged?(notice: { text: string; at: number } | null, initial: boolean): void;
   modeChanged(mode: Mode, cell: CellView | null): void;
   /** The notebook took its first look at the document (all cells placed). */
   rendered(): void;
@@ -64,6 +69,7 @@ export class NotebookView implements CellHost {
   private readonly onKeyDown = (event: KeyboardEvent) => this.handleCommandKey(event);
   private peopleSignature = new Map<string, string>();
   private mounting = false;
+  private initialState = false;
 
   constructor(
     readonly notebook: YNotebook,
@@ -94,7 +100,9 @@ export class NotebookView implements CellHost {
     this.mounting = false;
     this.notebook.changed.connect(this.onCellsChange);
     this.execution.observe(this.onExecution);
+    this.initialState = true;
     for (const key of this.execution.keys()) this.applyExecutionKey(key);
+    this.initialState = false;
     document.addEventListener("keydown", this.onKeyDown);
     const first = this.cells[0];
     if (first) {
@@ -284,6 +292,10 @@ export class NotebookView implements CellHost {
   private applyExecutionKey(key: string): void {
     if (key === "kernel") {
       this.host.kernelChanged(readKernel(this.execution));
+    } else if (key === "sandbox") {
+      this.host.sandboxChanged?.(readSandbox(this.execution));
+    } else if (key === "notice") {
+      this.host.noticeChanged?.(readNotice(this.execution), this.initialState);
     } else if (key.startsWith("cell:")) {
       const cell = this.byId.get(key.slice(5));
       cell?.setExecution(readCellExecution(this.execution, cell.id));

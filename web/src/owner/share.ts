@@ -11,6 +11,11 @@ export const RUN_WARNING =
   "Run executes code as you, on your account: whoever uses this link can read, change and delete " +
   "your files and use anything your account can reach. Give it only to people you trust with your account.";
 
+export const RUN_EXPLAINED =
+  "Run lets people execute code. While a notebook is shared for running, everyone's code in it " +
+  "(yours too) runs in a sandbox confined to what you share; where this server cannot confine " +
+  "code, the link is refused unless you let guests run code as you.";
+
 const ROLES: ReadonlyArray<[Role, string, string]> = [
   ["view", "View", "see the notebook and who is there"],
   ["edit", "Edit", "change cells"],
@@ -21,6 +26,18 @@ interface Created {
   invitation: Invitation;
   code: string;
   link: string;
+  /** How a run guest's code runs (run links only). */
+  runs?: { mode: "confined"; scope: string; network: string } | { mode: "as_owner"; reason: string };
+}
+
+/** What a run link gives, in words: confined to the shared folder, or as the owner. */
+export function runNote(runs: Created["runs"]): string {
+  if (runs && runs.mode === "confined") {
+    const network = runs.network === "none" ? "no network" : `network: ${runs.network}`;
+    return `Code runs confined to ${runs.scope || "/"} (${network}), for everyone in this ` +
+      "notebook, you included: it cannot read your other files, tokens or keys.";
+  }
+  return RUN_WARNING;
 }
 
 let counter = 0;
@@ -32,7 +49,7 @@ export function openShareDialog(path: string, isFolder: boolean, onCreated: () =
   const close = () => dialog.close();
   dialog.addEventListener("close", () => dialog.remove());
 
-  const warning = h("p", { class: "warning", id: `${id}-warning`, hidden: true }, RUN_WARNING);
+  const warning = h("p", { class: "warning", id: `${id}-warning`, hidden: true }, RUN_EXPLAINED);
   const roles = h("fieldset", { class: "roles" },
     h("legend", {}, "They can"),
     ROLES.map(([value, label, meaning], index) =>
@@ -134,7 +151,8 @@ function showLink(dialog: HTMLDialogElement, created: Created, close: () => void
         h("span", { class: "path" }, invitation.scope_path),
         ` until ${localTime(invitation.expires_at)}`,
         invitation.approval_required ? ", after you let them in." : "."),
-      invitation.role === "run" ? h("p", { class: "warning" }, RUN_WARNING) : null,
+      invitation.role === "run" ?
+        h("p", { class: created.runs?.mode === "confined" ? "hint" : "warning" }, runNote(created.runs)) : null,
       h("div", { class: "link-row" }, field, copy),
       copied,
       h("p", { class: "hint" }, "Send it privately. You can revoke it at any time on the People page."),
