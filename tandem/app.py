@@ -12,7 +12,7 @@ from jupyter_server.extension.application import ExtensionApp
 from traitlets import Enum, Float, Int, Unicode
 
 from . import lab
-from .access import AccessService, AccessStore, AuditKind, load_or_create_key
+from .access import AccessService, AccessStore, Action, LiveRegistry, load_or_create_key
 from .documents.files import DocumentFile
 from .documents.model import UnsupportedDocument, kind_for
 from .execution import ExecutionService, ExecutionSettings
@@ -133,7 +133,8 @@ class TandemApp(ExtensionApp):
             default_expiry=self.invitation_expiry,
             max_expiry=self.invitation_max_expiry,
         )
-        self.guest_peers: dict[str, set[Any]] = {}
+        self.live = LiveRegistry(self.access.clock)
+        """Every live connection of every principal (revocation and expiry use it)."""
         self._sweeper: asyncio.Task[None] | None = None
         self._ready: asyncio.Future[None] | None = None
         self.room_settings = RoomSettings(
@@ -210,40 +211,32 @@ class TandemApp(ExtensionApp):
         await self.access.store.stop()
 
     def _audit_denied_update(self, peer: Any, reason: str) -> None:
-        """A read-only guest sent a document update: dropped, and audited once per socket."""
-        session = getattr(peer, "guest_session", None)
-        if session is None or getattr(peer, "denial_audited", False):
+        """A peer without (or no longer with) write access sent a document update: it was
+        dropped; the refusal is audited once per socket."""
+        conn = self.live.get(peer.peer_id)
+        if conn is None or conn.denial_audited:
             return
-        peer.denial_audited = True
+        conn.denial_audited = True
+        now = self.access.clock()
+        ended = Action.WRITE in conn.until and not conn.may(Action.WRITE, now)
         asyncio.ensure_future(
             self.access.record(
-                AuditKind.ACCESS_DENIED,
-                session,
-                getattr(peer, "guest_path", None),
+                "access_denied",
+                conn.principal.id,
+                conn.path,
                 None,
-                reason=reason,
+                action=Action.WRITE.value,
+                reason="write access ended" if ended else reason,
             )
         )
 
-    # -- live guests -----------------------------------------------------------------
+    # -- live connections ------------------------------------------------------------
 
-    def add_guest_peer(self, session_hash: str, peer: Any) -> None:
-        self.guest_peers.setdefault(session_hash, set()).add(peer)
-
-    def remove_guest_peer(self, session_hash: str, peer: Any) -> None:
-        peers = self.guest_peers.get(session_hash)
-        if peers is not None:
-            peers.discard(peer)
-            if not peers:
-                del self.guest_peers[session_hash]
-
-    def close_guests(self, session_hashes: list[str]) -> None:
-        """Close every socket of these guest sessions now (revocation, refusal), and
+    def close_connections(self, principal_ids: list[str]) -> None:
+        """Close every live socket of these principals now (revocation, refusal), and
         cancel their runs."""
-        asyncio.ensure_future(self.execution.cancel_for(session_hashes))
-        for session_hash in session_hashes:
-            for peer in list(self.guest_peers.get(session_hash, ())):
-                peer.close(4403, "Your access was revoked")
+        asyncio.ensure_future(self.execution.cancel_for(principal_ids))
+        self.live.close(principal_ids)
 
     async def _may_still_run(self, requester: Any, path: str) -> bool:
         """The choke point again for a guest's queued run, as it starts."""
@@ -253,27 +246,19 @@ class TandemApp(ExtensionApp):
             resolved = self.access.resolve(path)
         except Exception:
             return False
-        decision = await self.access.authorize(requester.principal, "execute", resolved)
+        decision = await self.access.authorize(requester.principal, Action.EXECUTE, resolved)
         if not decision.allowed:
-            await self.access.record(
-                AuditKind.ACCESS_DENIED,
-                requester.principal_id,
-                resolved,
-                None,
-                action="execute",
-                reason=f"queued run not started: {decision.reason}",
+            await self.access.refused(
+                requester.principal, Action.EXECUTE, resolved, decision, queued_run="not started"
             )
         return bool(decision.allowed)
 
     async def _sweep_expired_guests(self) -> None:
-        """Close guests' sockets when their access expires while they are connected."""
+        """Close live sockets when their read access ends while they are connected (write
+        access that ends earlier is checked on every update: see ``RoomHandler.can_write``)."""
         while True:
             await asyncio.sleep(0.5)
-            now = self.access.clock()
-            for peers in list(self.guest_peers.values()):
-                for peer in list(peers):
-                    if peer.access_expires_at is not None and now >= peer.access_expires_at:
-                        peer.close(4403, "Your access expired")
+            self.live.sweep()
 
     async def _create_room(self, room_id: str) -> Room:
         await self.ready()

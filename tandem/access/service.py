@@ -20,7 +20,8 @@ from typing import Any
 
 from ..identity import colour_for
 from . import codes
-from .policy import Decision, authorize
+from .permissions import Permissions
+from .policy import GRANTEE_KINDS, Decision
 from .records import (
     GUEST_ROLES,
     Action,
@@ -510,18 +511,43 @@ class AccessService:
         )
         return principal, grants
 
+    async def permissions_for(
+        self, principal: Principal, grants: Iterable[Grant] | None = None
+    ) -> Permissions:
+        """The principal with its grants, loaded once (pass ``grants`` if already loaded)."""
+        if grants is None:
+            grants = (
+                await self.store.grants_for_session(principal.id)
+                if principal.kind in GRANTEE_KINDS and principal.id
+                else []
+            )
+        return Permissions(principal, tuple(grants), self.clock)
+
     async def authorize(
         self, principal: Principal, action: Action | str, path: str | None
     ) -> Decision:
         """:func:`tandem.access.policy.authorize` with this principal's current grants.
-        ``path`` must already be normalized (see :meth:`resolve`)."""
-        grants = (
-            await self.store.grants_for_session(principal.id)
-            if principal.kind is PrincipalKind.GUEST and principal.id
-            else []
-        )
-        return authorize(
-            principal=principal, action=action, path=path, grants=grants, now=self.clock()
+        ``path`` must already be normalized (see :meth:`resolve`). Never audits."""
+        return (await self.permissions_for(principal)).decide(action, path)
+
+    async def refused(
+        self,
+        principal: Principal,
+        action: Action | str,
+        path: str | None,
+        decision: Decision,
+        client_address: str | None = None,
+        **detail: Any,
+    ) -> None:
+        """Audit an action a person tried and was refused (asking alone is never audited)."""
+        await self.record(
+            AuditKind.ACCESS_DENIED,
+            principal.id,
+            path,
+            client_address,
+            action=Action(action).value,
+            reason=decision.reason,
+            **detail,
         )
 
     def resolve(self, path: str) -> str:

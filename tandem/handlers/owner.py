@@ -22,10 +22,10 @@ from jupyter_server.auth.decorator import allow_unauthenticated
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from tornado import web
 
-from ..access import Action, Grant, InvalidScope, authorize
-from ..auth import GUEST_COOKIE, GuestUser, access_of
+from ..access import Action, Grant, InvalidScope
+from ..auth import GUEST_COOKIE, access_of, permissions_of, principal_of
 from ..rooms import DocumentRoom
-from .guests import require_guest_access
+from .guests import require_access
 from .pages import PageMixin, editor_url, folder_url, render_page
 from .ready import ReadyMixin
 
@@ -47,7 +47,7 @@ class Entry:
 
 
 def is_owner(user: Any) -> bool:
-    return user is not None and not isinstance(user, GuestUser)
+    return principal_of(user).is_owner
 
 
 def _scan(root: str, folder: str, listable: Any) -> list[tuple[Entry, str]]:
@@ -144,20 +144,7 @@ class OwnerPageHandler(ReadyMixin, PageMixin, JupyterHandler):
 async def _valid_grants(handler: Any) -> list[Grant]:
     """The current guest's grants that allow reading their scope now (through ``authorize``,
     so a revoked grant of the same invitation cancels them as everywhere else)."""
-    user = handler.current_user
-    access = access_of(handler)
-    if access is None or not isinstance(user, GuestUser) or user.principal is None:
-        return []
-    now = access.clock()
-    grants = await access.grants_for_session_hash(user.principal.id)
-    return [
-        g
-        for g in grants
-        if g.valid(now)
-        and authorize(
-            principal=user.principal, action=Action.READ, path=g.scope_path, grants=grants, now=now
-        )
-    ]
+    return permissions_of(handler).readable_grants()
 
 
 class FilesHandler(ReadyMixin, APIHandler):
@@ -175,7 +162,7 @@ class FilesHandler(ReadyMixin, APIHandler):
         if not is_owner(user):
             if path == "":
                 return self.finish(await self._shared_items())
-            await require_guest_access(self, path, "read")  # audits a denial; 403 for anything bad
+            await require_access(self, path, "read")  # audits the refusal; 403 for anything bad
         try:
             resolved = access.resolve(path)
         except InvalidScope as exc:
@@ -222,17 +209,11 @@ class FilesHandler(ReadyMixin, APIHandler):
 
     async def _inside_grants(self, found: list[tuple[Entry, str]]) -> list[tuple[Entry, str]]:
         """Only the entries the guest may read, judged on their resolved paths."""
-        access = access_of(self)
-        user = self.current_user
-        assert access is not None and isinstance(user, GuestUser) and user.principal is not None
-        grants = await access.grants_for_session_hash(user.principal.id)
-        now = access.clock()
+        permissions = permissions_of(self)
         return [
             (entry, resolved)
             for entry, resolved in found
-            if authorize(
-                principal=user.principal, action=Action.READ, path=resolved, grants=grants, now=now
-            )
+            if permissions.decide(Action.READ, resolved)
         ]
 
     @staticmethod

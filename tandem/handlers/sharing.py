@@ -13,7 +13,7 @@ from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
 from ..access import AccessError, InvalidRequest, InvalidScope, NotFound
-from ..auth import GuestUser, access_of
+from ..auth import access_of, principal_of
 from .ready import ReadyMixin, json_object
 
 __all__ = [
@@ -37,7 +37,7 @@ class OwnerHandler(ReadyMixin, APIHandler):
     def owner_only(self) -> Any:
         if self.current_user is None:
             raise web.HTTPError(403)
-        if isinstance(self.current_user, GuestUser):
+        if not principal_of(self.current_user).is_owner:
             raise web.HTTPError(403, "owner only")
         access = access_of(self)
         if access is None:
@@ -56,7 +56,7 @@ class OwnerHandler(ReadyMixin, APIHandler):
         super().write_error(self.get_status(), **kwargs)
 
     def close_sessions(self, sessions: list[str]) -> None:
-        self.settings["tandem"].close_guests(sessions)
+        self.settings["tandem"].close_connections(sessions)
 
 
 class InvitationsHandler(OwnerHandler):
