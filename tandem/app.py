@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from dataclasses import replace
 from typing import Any
 
 from jupyter_core.paths import jupyter_data_dir
@@ -121,6 +122,15 @@ class TandemApp(ExtensionApp):
         config=True,
         help="Seconds a cell's input() waits for its person's answer before it fails.",
     )
+
+    def _link_jupyter_server_extension(self, serverapp: Any) -> None:
+        super()._link_jupyter_server_extension(serverapp)
+        from .hub.install import install
+
+        self.under_hub = install(serverapp, self.log)
+
+    under_hub = False
+    """Whether Tandem's hub identity provider was installed (started by JupyterHub)."""
 
     def initialize_settings(self) -> None:
         path = self.db_path or os.path.join(jupyter_data_dir(), "tandem", "tandem.sqlite")
@@ -248,9 +258,8 @@ class TandemApp(ExtensionApp):
             return False
         decision = await self.access.authorize(requester.principal, Action.EXECUTE, resolved)
         if not decision.allowed:
-            await self.access.refused(
-                requester.principal, Action.EXECUTE, resolved, decision, queued_run="not started"
-            )
+            why = replace(decision, reason=f"queued run not started: {decision.reason}")
+            await self.access.refused(requester.principal, Action.EXECUTE, resolved, why)
         return bool(decision.allowed)
 
     async def _sweep_expired_guests(self) -> None:

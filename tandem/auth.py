@@ -105,50 +105,57 @@ def _open_to_anonymous(handler: Any) -> bool:
     return bool(getattr(method, "__allow_unauthenticated", False))
 
 
-class TandemIdentityProvider(PasswordIdentityProvider):
-    """Jupyter's token/password login for the owner, plus guest sessions."""
+async def guest_user(handler: Any) -> GrantedUser | None:
+    """The guest behind the ``tandem-guest`` cookie (with its grants), or None."""
+    access = access_of(handler)
+    session = handler.get_cookie(GUEST_COOKIE)
+    if access is None or not session:
+        return None
+    await handler.settings["tandem"].ready()
+    principal, grants = await access.principal_for(session)
+    now = access.clock()
+    if principal.kind is not PrincipalKind.GUEST or not any(g.valid(now) for g in grants):
+        return None
+    user = GuestUser(
+        username=f"guest-{principal.id[:12]}",
+        name=principal.display_name,
+        display_name=principal.display_name,
+        color=principal.colour,
+        principal=principal,
+        grants=tuple(grants),
+    )
+    return await admitted(handler, user)
 
-    async def _get_user(self, handler: Any) -> User | None:
-        user = await super()._get_user(handler)
-        if user is not None:
-            return user
-        access = access_of(handler)
-        session = handler.get_cookie(GUEST_COOKIE)
-        if access is None or not session:
-            return None
-        await handler.settings["tandem"].ready()
-        principal, grants = await access.principal_for(session)
-        now = access.clock()
-        if principal.kind is not PrincipalKind.GUEST or not any(g.valid(now) for g in grants):
-            return None
-        if not admits_guests(handler):
-            # Deny by default, also where a handler forgot ``@authorized`` (JupyterLab's
-            # settings, workspaces, extension manager...): a guest is nobody there.
-            if _open_to_anonymous(handler):
-                return None
-            await _refuse_guest(handler)
-        return GuestUser(
-            username=f"guest-{principal.id[:12]}",
-            name=principal.display_name,
-            display_name=principal.display_name,
-            color=principal.colour,
-            principal=principal,
-            grants=tuple(grants),
-        )
+
+async def admitted(handler: Any, user: GrantedUser) -> GrantedUser | None:
+    """``user`` where a non-owner may be at all. Elsewhere deny by default, also where a
+    handler forgot ``@authorized`` (JupyterLab's settings, workspaces, extension
+    manager...): anonymous where the handler is open to anyone, else 403."""
+    if admits_guests(handler):
+        return user
+    if _open_to_anonymous(handler):
+        return None
+    await _refuse_guest(handler)
+    return None
+
+
+class TandemIdentityMixin:
+    """What Tandem's identity providers share: ``/api/me`` and its ``PATCH``."""
 
     def update_user(self, handler: Any, user_data: dict[Any, str]) -> User:
-        """``PATCH /api/me`` (JupyterLab's "User Details" dialog). Refused for guests: the
-        base class persists the changed user in Jupyter's *login* cookie, which would
-        turn a guest into the owner. A guest's name is the one given when joining."""
+        """``PATCH /api/me`` (JupyterLab's "User Details" dialog). Refused for anyone but
+        the owner: the base class persists the changed user in Jupyter's *login* cookie,
+        which would turn a guest into the owner. A guest's name is the one given when
+        joining, a hub user's is their hub name."""
         if not principal_of(handler.current_user).is_owner:
             raise web.HTTPError(403, "a guest's name is set when joining")
-        return super().update_user(handler, user_data)
+        return super().update_user(handler, user_data)  # type: ignore[misc]
 
     def identity_model(self, user: User) -> dict[str, Any]:
         """``GET /api/me``: the same name, initials and colour the server stamps into
         awareness (so JupyterLab's own cursor matches what others see), and never a
         guest's session hash."""
-        model = super().identity_model(user)
+        model: dict[str, Any] = super().identity_model(user)  # type: ignore[misc]
         model.pop("principal", None)
         model.pop("grants", None)
         stamped = identity_of(user)
@@ -156,6 +163,16 @@ class TandemIdentityProvider(PasswordIdentityProvider):
             if not model.get(key):
                 model[key] = stamped[key]
         return model
+
+
+class TandemIdentityProvider(TandemIdentityMixin, PasswordIdentityProvider):
+    """Jupyter's token/password login for the owner, plus guest sessions."""
+
+    async def _get_user(self, handler: Any) -> User | None:
+        user = await super()._get_user(handler)
+        if user is not None:
+            return user
+        return await guest_user(handler)
 
 
 class TandemAuthorizer(Authorizer):

@@ -1,0 +1,92 @@
+"""Who is asking, in a single-user server started by JupyterHub.
+
+- The **owner** is the hub user named by ``JUPYTERHUB_USER``; hub admins (the hub says so:
+  ``admin`` in the user model, or the ``admin:servers`` scope for this user) count as owner.
+- Any other user the hub lets through (a hub share of this server) is a **hub user**: a
+  principal of their own (``hub:<name>``, with their hub groups) who gets only what a
+  Tandem grant gives them, exactly as a link guest.
+- Without a hub login, a Tandem guest cookie makes a **link guest**.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from jupyter_server.auth.identity import User
+from jupyterhub.singleuser.extension import JupyterHubIdentityProvider
+
+from ..access import Principal, PrincipalKind
+from ..auth import GrantedUser, TandemIdentityMixin, access_of, admitted, guest_user
+from ..identity import colour_for
+
+__all__ = ["HubUser", "TandemHubIdentityProvider", "hub_principal", "is_owner_model"]
+
+HUB_PREFIX = "hub:"
+
+
+@dataclass
+class HubUser(GrantedUser):
+    """Another hub user in the owner's server; ``hub_user`` is the hub's user model."""
+
+    hub_user: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+def is_owner_model(model: dict[str, Any], owner: str) -> bool:
+    """The server's owner, or a hub admin (as the hub reports them)."""
+    if model.get("kind", "user") != "user":
+        return False
+    if model.get("name") == owner or model.get("admin") is True:
+        return True
+    scopes = set(model.get("scopes") or ())
+    return bool(scopes & {"admin:servers", f"admin:servers!user={owner}"})
+
+
+def hub_principal(model: dict[str, Any]) -> Principal:
+    name = str(model.get("name", ""))
+    groups = tuple(sorted(str(g) for g in model.get("groups") or ()))
+    return Principal(PrincipalKind.HUB_USER, HUB_PREFIX + name, name, colour_for(name), groups)
+
+
+class TandemHubIdentityProvider(TandemIdentityMixin, JupyterHubIdentityProvider):
+    """The hub's OAuth identity (unchanged: login, cookies, ``page_config_hook``), with
+    Tandem's three kinds of people on top."""
+
+    @property
+    def owner(self) -> str:
+        return os.environ.get("JUPYTERHUB_USER", "")
+
+    async def get_user(self, handler: Any) -> User | None:
+        user = await super().get_user(handler)
+        if user is None:
+            return await guest_user(handler)
+        if isinstance(user, GrantedUser):
+            return user
+        model: dict[str, Any] = getattr(user, "hub_user", {}) or {}
+        if is_owner_model(model, self.owner):
+            return user
+        return await self.hub_user(handler, user, model)
+
+    async def hub_user(self, handler: Any, user: User, model: dict[str, Any]) -> User | None:
+        """A hub user who is not the owner, with their Tandem grants."""
+        principal = hub_principal(model)
+        access = access_of(handler)
+        grants: tuple[Any, ...] = ()
+        if access is not None:
+            await handler.settings["tandem"].ready()
+            grants = (await access.permissions_for(principal)).grants
+        who = HubUser(
+            username=user.username,
+            name=user.name,
+            display_name=user.display_name,
+            initials=user.initials,
+            avatar_url=user.avatar_url,
+            color=user.color or principal.colour,
+            principal=principal,
+            grants=grants,
+            hub_user=model,
+        )
+        # Cached by the hub's provider for this request: replace it with the hub user.
+        handler._jupyterhub_user = await admitted(handler, who)
+        return handler._jupyterhub_user
