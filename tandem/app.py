@@ -117,6 +117,12 @@ class TandemApp(ExtensionApp):
         config=True,
         help="Shut down a notebook's kernel after this many idle seconds (0: never).",
     )
+    hub_recheck_interval = Float(
+        2.0,
+        config=True,
+        help="Under JupyterHub: seconds between re-checks, with the hub itself (not its "
+        "cache), that each connected hub user may still reach this server.",
+    )
     input_timeout = Float(
         300.0,
         config=True,
@@ -146,6 +152,12 @@ class TandemApp(ExtensionApp):
         self.live = LiveRegistry(self.access.clock)
         """Every live connection of every principal (revocation and expiry use it)."""
         self._sweeper: asyncio.Task[None] | None = None
+        self._rechecker: asyncio.Task[None] | None = None
+        self.hub_api: Any = None
+        if self.under_hub:
+            from .hub.api import HubAPI
+
+            self.hub_api = HubAPI.from_environment()
         self._ready: asyncio.Future[None] | None = None
         self.room_settings = RoomSettings(
             save_delay=self.save_delay,
@@ -195,6 +207,10 @@ class TandemApp(ExtensionApp):
         self.handlers.extend(join_pages.routes(self))
         self.handlers.extend(execution_api.routes(self))
         self.handlers.extend(lab.routes(self))
+        if self.under_hub:
+            from .hub import handlers as hub_handlers
+
+            self.handlers.extend(hub_handlers.routes())
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         await self.ready()
@@ -210,11 +226,14 @@ class TandemApp(ExtensionApp):
         await self.store.start()
         await self.access.store.start()
         self._sweeper = asyncio.create_task(self._sweep_expired_guests())
+        if self.under_hub:
+            self._rechecker = asyncio.create_task(self._recheck_hub_users())
         self.execution.start()
 
     async def stop_extension(self) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
+        for task in (self._sweeper, self._rechecker):
+            if task is not None:
+                task.cancel()
         await self.execution.stop()
         await self.rooms.stop()
         await self.store.stop()
@@ -247,6 +266,34 @@ class TandemApp(ExtensionApp):
         cancel their runs."""
         asyncio.ensure_future(self.execution.cancel_for(principal_ids))
         self.live.close(principal_ids)
+        if self.hub_api is not None:
+            asyncio.ensure_future(self._unshare_in_hub(principal_ids))
+
+    async def _unshare_in_hub(self, principal_ids: list[str]) -> None:
+        """Remove the hub share of hub users and groups left without any valid grant."""
+        from .access.records import HUB_GROUP_PREFIX, HUB_USER_PREFIX
+
+        now = self.access.clock()
+        for pid in principal_ids:
+            if not pid.startswith((HUB_USER_PREFIX, HUB_GROUP_PREFIX)):
+                continue
+            if any(g.valid(now) for g in await self.access.grants_for_session_hash(pid)):
+                continue
+            name = pid.split(":", 1)[1]
+            user = name if pid.startswith(HUB_USER_PREFIX) else None
+            try:
+                await self.hub_api.unshare(user=user, group=None if user else name)
+            except Exception as exc:
+                self.log.warning("Tandem: could not remove the hub share of %s: %s", name, exc)
+
+    async def _recheck_hub_users(self) -> None:
+        """Close hub users' sockets once the hub no longer lets them in (within seconds)."""
+        while True:
+            await asyncio.sleep(self.hub_recheck_interval)
+            try:
+                await self.live.recheck()
+            except Exception:
+                self.log.exception("Tandem: re-checking hub users failed")
 
     async def _may_still_run(self, requester: Any, path: str) -> bool:
         """The choke point again for a guest's queued run, as it starts."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -140,7 +141,14 @@ async def admitted(handler: Any, user: GrantedUser) -> GrantedUser | None:
 
 
 class TandemIdentityMixin:
-    """What Tandem's identity providers share: ``/api/me`` and its ``PATCH``."""
+    """What Tandem's identity providers share: ``/api/me`` and its ``PATCH``, and how a
+    live connection re-checks its login."""
+
+    def revalidator(self, handler: Any) -> Callable[[], Awaitable[bool]] | None:
+        """For a long-lived connection (a room socket) of the current user: an async
+        check that their login still holds (None: nothing to re-check; revocation and
+        expiry of grants are handled by the live registry)."""
+        return None
 
     def update_user(self, handler: Any, user_data: dict[Any, str]) -> User:
         """``PATCH /api/me`` (JupyterLab's "User Details" dialog). Refused for anyone but

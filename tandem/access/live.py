@@ -8,15 +8,16 @@ ones whose read access ended. No Tornado here: a connection is anything with ``c
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
-from .records import Action, Principal
+from .records import HUB_GROUP_PREFIX, Action, Principal
 
 __all__ = ["LiveConnection", "LiveRegistry"]
 
 REVOKED = (4403, "Your access was revoked")
 EXPIRED = (4403, "Your access expired")
+LOGIN_LOST = (4403, "Your access to this server was removed")
 
 
 @dataclass(eq=False)
@@ -30,6 +31,9 @@ class LiveConnection:
     until: dict[Action, float | None]
     """The permissions this connection holds: action -> end (None: no end). Absent: not held."""
     close: Callable[[int, str], None]
+    recheck: Callable[[], Awaitable[bool]] | None = None
+    """Re-checks the login behind the connection (hub users: does the hub still let
+    them in?); None when only grants decide."""
     denial_audited: bool = field(default=False)
     """Whether a refused write on this connection was audited already (once per socket)."""
 
@@ -75,13 +79,20 @@ class LiveRegistry:
     def connections(self) -> list[LiveConnection]:
         return list(self._by_key.values())
 
-    def of(self, principal_ids: Iterable[str]) -> list[LiveConnection]:
-        return [
-            self._by_key[key]
-            for pid in set(principal_ids)
-            for key in list(self._by_principal.get(pid, ()))
+    def of(self, grantee_ids: Iterable[str]) -> list[LiveConnection]:
+        """The connections of these principals, and of members of these hub groups."""
+        wanted = set(grantee_ids)
+        found = {
+            key: self._by_key[key]
+            for pid in wanted
+            for key in self._by_principal.get(pid, ())
             if key in self._by_key
-        ]
+        }
+        if any(w.startswith(HUB_GROUP_PREFIX) for w in wanted):
+            for conn in self._by_key.values():
+                if conn.principal.grantee_ids & wanted:
+                    found[conn.key] = conn
+        return list(found.values())
 
     def close(
         self, principal_ids: Iterable[str], code: int = REVOKED[0], reason: str = REVOKED[1]
@@ -92,6 +103,20 @@ class LiveRegistry:
             self.discard(conn.key)
             conn.close(code, reason)
         return len(conns)
+
+    async def recheck(self) -> int:
+        """Close the connections whose login no longer holds; how many were closed."""
+        closed = 0
+        for conn in [c for c in self._by_key.values() if c.recheck is not None]:
+            assert conn.recheck is not None
+            try:
+                still = await conn.recheck()
+            except Exception:  # the hub is unreachable: keep the connection, retry later
+                continue
+            if not still and self.discard(conn.key) is not None:
+                conn.close(*LOGIN_LOST)
+                closed += 1
+        return closed
 
     def sweep(self) -> int:
         """Close the connections whose read access ended; how many were closed."""

@@ -38,7 +38,7 @@ class Permissions:
         return [
             g
             for g in self.grants
-            if g.guest_session_id == self.principal.id
+            if g.guest_session_id in self.principal.grantee_ids
             and g.valid(now)
             and authorize(
                 principal=self.principal,

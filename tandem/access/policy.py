@@ -8,9 +8,9 @@ Rules, in order (the first that applies decides):
    everyone but the owner.
 4. A path that is not normalized (absolute, ``..``, control characters) is denied; callers
    must resolve request paths with :func:`tandem.access.scopes.normalize_path` first.
-5. Only the principal's own grants count (``grant.guest_session_id == principal.id``: a
-   guest session's hash, or a hub user's ``hub:<name>`` id), and only those whose scope
-   covers the path.
+5. Only the principal's own grants count (``grant.guest_session_id`` is the principal's
+   id: a guest session's hash or a hub user's ``hub:<name>``, or one of the principal's
+   hub groups, ``hub-group:<name>``), and only those whose scope covers the path.
 6. **Any deny wins, per invitation.** A revoked or refused grant cancels every grant the
    principal holds through the *same invitation*, even one that would otherwise allow.
    A grant through a *different* invitation is a separate permission the owner gave on
@@ -89,10 +89,11 @@ def authorize(
     if not covers(path, False, path):  # not a normalized relative path
         return _deny("invalid path")
 
+    mine = principal.grantee_ids
     relevant = [
         g
         for g in grants
-        if g.guest_session_id == principal.id and covers(g.scope_path, g.scope_is_folder, path)
+        if g.guest_session_id in mine and covers(g.scope_path, g.scope_is_folder, path)
     ]
     if not relevant:
         return _deny("outside every grant")

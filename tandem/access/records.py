@@ -71,6 +71,12 @@ class PrincipalKind(str, Enum):
     """Nobody we know: no login, no (valid) guest session."""
 
 
+HUB_USER_PREFIX = "hub:"
+"""A hub user's principal id is ``hub:<name>``; grants to them carry that id."""
+HUB_GROUP_PREFIX = "hub-group:"
+"""Grants to a hub group carry ``hub-group:<name>``; every member holds them."""
+
+
 @dataclass(frozen=True)
 class Principal:
     """Who is asking. For guests ``id`` is the *hash* of the guest session id; for hub
@@ -86,6 +92,11 @@ class Principal:
     @property
     def is_owner(self) -> bool:
         return self.kind is PrincipalKind.OWNER
+
+    @property
+    def grantee_ids(self) -> frozenset[str]:
+        """The ids whose grants are this principal's: its own, and its hub groups'."""
+        return frozenset({self.id, *(HUB_GROUP_PREFIX + g for g in self.groups)})
 
     @classmethod
     def owner(cls, display_name: str = "Owner", colour: str = "#1f77b4") -> Principal:

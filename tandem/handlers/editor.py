@@ -24,13 +24,14 @@ from typing import Any
 
 from jupyter_core.utils import ensure_async
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
-from tornado import escape, web
+from tornado import web
 
 from ..access import Action, Role
 from ..auth import GUEST_COOKIE, principal_of
 from ..identity import identity_of
 from ..paths import InvalidPath, notebook_api_path
 from .guests import audit_refusal, decide_access
+from .pages import login_url
 from .ready import ReadyMixin
 
 __all__ = ["EditorAccess", "routes"]
@@ -192,9 +193,7 @@ class EditorPageHandler(ReadyMixin, JupyterHandler):
         self.set_header("Referrer-Policy", "no-referrer")
         if self.current_user is None and not self.get_cookie(GUEST_COOKIE):
             # Nobody we know and no guest session: the owner logs in as Jupyter does.
-            return self.redirect(
-                self.get_login_url() + "?next=" + escape.url_escape(self.request.uri or "")
-            )
+            return self.redirect(login_url(self))
         try:
             access = await editor_access(self, raw_path)
         except NotAvailable:

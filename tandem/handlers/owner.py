@@ -16,7 +16,6 @@ import asyncio
 import os
 from dataclasses import asdict, dataclass
 from typing import Any
-from urllib.parse import urlencode
 
 from jupyter_server.auth.decorator import allow_unauthenticated
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
@@ -26,7 +25,7 @@ from ..access import Action, Grant, InvalidScope
 from ..auth import GUEST_COOKIE, access_of, permissions_of, principal_of
 from ..rooms import DocumentRoom
 from .guests import require_access
-from .pages import PageMixin, editor_url, folder_url, render_page
+from .pages import PageMixin, editor_url, folder_url, login_url, render_page
 from .ready import ReadyMixin
 
 __all__ = ["routes"]
@@ -93,8 +92,7 @@ class HomeHandler(ReadyMixin, PageMixin, JupyterHandler):
         if user is None:
             if self.get_cookie(GUEST_COOKIE):  # a guest still waiting, refused or revoked
                 return self.redirect(self.base_url + "tandem/waiting")
-            next_url = urlencode({"next": self.request.uri or ""})
-            return self.redirect(f"{self.get_login_url()}?{next_url}")
+            return self.redirect(login_url(self))
         self.xsrf_token  # sets the _xsrf cookie the page's requests echo back
         if is_owner(user):
             return self.finish(

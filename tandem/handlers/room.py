@@ -19,7 +19,7 @@ from jupyter_server.base.websocket import WebSocketMixin
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from ..access import Action, AuditKind, LiveConnection, Principal
-from ..auth import access_of, permissions_of, principal_of
+from ..auth import TandemIdentityMixin, access_of, permissions_of, principal_of
 from ..documents.files import BadFile, FileGone
 from ..documents.model import UnsupportedDocument
 from ..identity import identity_of
@@ -128,7 +128,13 @@ class RoomHandler(ReadyMixin, WebSocketMixin, WebSocketHandler, JupyterHandler):
                 until[Action.WRITE] = write.until
             role = read.role.value
         self.identity = identity_of(user, role)
-        self.live = LiveConnection(self.peer_id, self.principal, path, until, self.close)
+        provider = self.identity_provider
+        recheck = (
+            provider.revalidator(self)
+            if isinstance(provider, TandemIdentityMixin) and not self.principal.is_owner
+            else None
+        )
+        self.live = LiveConnection(self.peer_id, self.principal, path, until, self.close, recheck)
         self._registry.add(self.live)
         if path is not None:
             self._audit(AuditKind.ROOM_JOINED, path)

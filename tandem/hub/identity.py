@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,6 +68,24 @@ class TandemHubIdentityProvider(TandemIdentityMixin, JupyterHubIdentityProvider)
         if is_owner_model(model, self.owner):
             return user
         return await self.hub_user(handler, user, model)
+
+    def revalidator(self, handler: Any) -> Callable[[], Awaitable[bool]] | None:
+        """Asks the hub, bypassing its cache, whether the token behind this connection
+        still gets through to this server (a hub share revoked, the user removed or their
+        token revoked all end it)."""
+        user = handler.current_user
+        if not isinstance(user, HubUser):
+            return None
+        token = self.hub_auth.get_token(handler)
+        if not token:
+            return None
+        hub_auth = self.hub_auth
+
+        async def still_allowed() -> bool:
+            model = await hub_auth.user_for_token(token, use_cache=False, sync=False)
+            return bool(model) and bool(hub_auth.check_scopes(hub_auth.access_scopes, model))
+
+        return still_allowed
 
     async def hub_user(self, handler: Any, user: User, model: dict[str, Any]) -> User | None:
         """A hub user who is not the owner, with their Tandem grants."""

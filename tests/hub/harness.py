@@ -53,6 +53,12 @@ c.Spawner.default_url = "/lab"
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 120
 c.Spawner.environment = {environment!r}
+# What Tandem needs of the server's own hub token (docs/jupyterhub.md): check names,
+# create and remove the hub share for people Tandem shares with.
+c.Spawner.server_token_scopes = [
+    "users:activity!user", "access:servers!server", "shares!server",
+    "read:users:name", "read:groups:name",
+]
 c.JupyterHub.services = [{{"name": "tests", "api_token": {token!r}}}]
 c.JupyterHub.load_roles = [
     # JupyterHub 5 sharing: every user may share their own servers.
@@ -228,3 +234,27 @@ class HubBrowser:
 def _xsrf(text: str) -> str | None:
     found = re.search(r'name="_xsrf" value="([^"]+)"', text)
     return found.group(1) if found else None
+
+
+async def room_peer(browser: HubBrowser, owner: str, path: str) -> Any:
+    """A YPeer in ``owner``'s room for ``path``, through the hub's proxy, with the
+    browser's cookies (as JupyterLab or Tandem's editor connects)."""
+    from tandem.testing import YPeer
+
+    prefix = f"/user/{owner}"
+    response = await browser.http.put(
+        f"{prefix}/api/collaboration/session/{path}",
+        json={"format": "json", "type": "notebook"},
+        headers=browser.xsrf_headers(owner),
+    )
+    assert response.status_code in (200, 201), (response.status_code, response.text[:300])
+    info = response.json()
+    ws = browser.hub.url.replace("http", "ws", 1)
+    url = (
+        f"{ws}{prefix}/api/collaboration/room/json:notebook:{info['fileId']}"
+        f"?sessionId={info['sessionId']}"
+    )
+    peer = YPeer()
+    await peer.connect(url, {"Cookie": browser.cookie_header(), "Origin": browser.hub.url})
+    await peer.wait_synced()
+    return peer
