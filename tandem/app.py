@@ -10,7 +10,7 @@ from typing import Any
 
 from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Enum, Float, Int, Unicode
+from traitlets import Bool, Enum, Float, Int, Unicode
 
 from . import lab
 from .access import AccessService, AccessStore, Action, LiveRegistry, load_or_create_key
@@ -117,6 +117,20 @@ class TandemApp(ExtensionApp):
         config=True,
         help="Shut down a notebook's kernel after this many idle seconds (0: never).",
     )
+    public_url = Unicode(
+        "",
+        config=True,
+        help="The address people reach this server at (scheme, host and base URL, e.g. "
+        "https://hub.example.org/user/alice/), used in share links. Default: "
+        "$JUPYTERHUB_PUBLIC_URL under JupyterHub, else the address the request that "
+        "created the link came to.",
+    )
+    allow_link_guests = Bool(
+        True,
+        config=True,
+        help="Whether owners may share by link with people who have no login here (link "
+        "guests). Off: only hub users (under JupyterHub) can be given access.",
+    )
     hub_recheck_interval = Float(
         2.0,
         config=True,
@@ -185,6 +199,25 @@ class TandemApp(ExtensionApp):
         self.settings["tandem"] = self
         self.settings.setdefault("jupyter_server_ydoc", YDocShim(self.rooms, file_ids))
         self.log.info("Tandem store: %s", path)
+        if self.under_hub:
+            from .hub.startup import store_warning, summary
+
+            owner = os.environ.get("JUPYTERHUB_USER", "")
+            self.log.info(summary(owner, True, self.allow_link_guests, path))
+            warning = store_warning(path)
+            if warning:
+                self.log.warning("Tandem: %s", warning)
+
+    def join_link(self, handler: Any, code: str) -> str:
+        """The link people open to redeem ``code``: on the public address, never the
+        server's internal one (``tandem share`` talks to the internal one)."""
+        public = self.public_url or (
+            os.environ.get("JUPYTERHUB_PUBLIC_URL", "") if self.under_hub else ""
+        )
+        if public.startswith(("http://", "https://")):
+            return f"{public.rstrip('/')}/tandem/join/{code}"
+        request = handler.request
+        return f"{request.protocol}://{request.host}{handler.base_url}tandem/join/{code}"
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(

@@ -110,7 +110,7 @@ async def guest_user(handler: Any) -> GrantedUser | None:
     """The guest behind the ``tandem-guest`` cookie (with its grants), or None."""
     access = access_of(handler)
     session = handler.get_cookie(GUEST_COOKIE)
-    if access is None or not session:
+    if access is None or not session or not handler.settings["tandem"].allow_link_guests:
         return None
     await handler.settings["tandem"].ready()
     principal, grants = await access.principal_for(session)

@@ -68,6 +68,10 @@ class InvitationsHandler(OwnerHandler):
     @web.authenticated
     async def post(self) -> None:
         access = self.owner_only()
+        if not self.settings["tandem"].allow_link_guests:
+            raise web.HTTPError(
+                403, "sharing by link is turned off here (TandemApp.allow_link_guests)"
+            )
         data = self.body()
         allowed = {
             "path",
@@ -90,7 +94,7 @@ class InvitationsHandler(OwnerHandler):
             anonymous_allowed=bool(data.get("anonymous_allowed", False)),
             label=str(data.get("label", "")),
         )
-        link = f"{self.request.protocol}://{self.request.host}{self.base_url}tandem/join/{code}"
+        link = self.settings["tandem"].join_link(self, code)
         self.set_status(201)
         self.finish({"invitation": _plain(invitation), "code": code, "link": link})
 

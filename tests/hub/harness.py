@@ -33,6 +33,7 @@ PASSWORD = "any password"
 CONFIG = """
 c = get_config()  # noqa
 c.JupyterHub.bind_url = {url!r}
+c.JupyterHub.public_url = {url!r}
 c.JupyterHub.hub_bind_url = {hub_url!r}
 c.JupyterHub.db_url = {db_url!r}
 c.JupyterHub.cookie_secret_file = {cookie_secret!r}

@@ -3,9 +3,11 @@ admins (owner), other hub users (only what a Tandem grant gives them), link gues
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
+import httpx
 from pycrdt import Text
 
 from tests.eventually import eventually
@@ -182,3 +184,24 @@ async def test_a_link_guest_without_a_hub_account_joins_through_the_proxy(hub: H
     await owner.close()
     for browser in (alice, guest):
         await browser.close()
+
+
+async def test_links_made_on_the_internal_address_carry_the_public_one(hub: Hub):
+    """``tandem share`` talks to the server's internal address (from its runtime file)."""
+    runtime = hub.homes / "alice" / ".local" / "share" / "jupyter" / "runtime"
+    info = json.loads(next(runtime.glob("jpserver-*.json")).read_text())
+    async with httpx.AsyncClient() as client:
+        response = await client.post(
+            info["url"].rstrip("/") + "/tandem/api/invitations",
+            json={"path": "demo.ipynb"},
+            headers={"Authorization": f"token {info['token']}"},
+        )
+    assert response.status_code == 201, response.text
+    assert response.json()["link"].startswith(f"{hub.url}{ALICE}/tandem/join/")
+    assert not response.json()["link"].startswith(info["url"])
+
+
+def test_startup_says_tandem_runs_under_the_hub(hub: Hub):
+    log = hub.log_path.read_text(encoding="utf-8", errors="replace")
+    assert "Tandem runs under JupyterHub for alice: hub users enabled, link guests enabled" in log
+    assert "is in the home folder" in log  # the harness keeps the store in alice's home
