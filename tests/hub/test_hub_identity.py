@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 import re
 import time
+from typing import Any
 
 import httpx
 from pycrdt import Text
 
+from tests.browser.conftest import launched_chromium
 from tests.eventually import eventually
-from tests.hub.harness import Hub, HubBrowser, room_peer
+from tests.hub.harness import PASSWORD, Hub, HubBrowser, room_peer
 
 ALICE = "/user/alice"
 
@@ -205,3 +207,106 @@ def test_startup_says_tandem_runs_under_the_hub(hub: Hub):
     log = hub.log_path.read_text(encoding="utf-8", errors="replace")
     assert "Tandem runs under JupyterHub for alice: hub users enabled, link guests enabled" in log
     assert "is in the home folder" in log  # the harness keeps the store in alice's home
+
+
+# -- in Chromium, where a person would click ---------------------------------------------
+
+
+async def chromium_page(chromium: Any, hub: Hub, name: str | None) -> Any:
+    """A page in a fresh browser context, logged in to the hub as ``name`` (None: no hub
+    login). ``page.failures`` collects every 4xx/5xx response and page error."""
+    context = await chromium.new_context()
+    page = await context.new_page()
+    page.failures = []
+    page.on(
+        "response",
+        lambda r: page.failures.append((r.status, r.url)) if r.status >= 400 else None,
+    )
+    page.on("pageerror", lambda error: page.failures.append(("error", str(error))))
+    if name is not None:
+        await page.goto(f"{hub.url}/hub/login")
+        await page.fill("#username_input", name)
+        await page.fill("#password_input", PASSWORD)
+        await page.click("#login_submit")
+        await page.wait_for_load_state("networkidle")
+    return page
+
+
+async def open_through_oauth(page: Any, url: str) -> None:
+    """Open ``url``; on the hub's consent page ("Authorize access"), authorize."""
+    await page.goto(url)
+    if "/hub/api/oauth2/authorize" in page.url:
+        await page.click("form button[type=submit]")
+    await page.wait_for_url(url.split("?")[0] + "*", timeout=30_000)
+
+
+async def editor_online(page: Any) -> None:
+    await page.wait_for_selector("html[data-tandem-ready]", timeout=30_000)
+    await page.wait_for_selector('.tc-status[data-connection="online"]', timeout=30_000)
+
+
+async def type_in_cell(page: Any, index: int, text: str) -> None:
+    target = page.locator(".tc-cell").nth(index)
+    await target.scroll_into_view_if_needed()
+    await target.locator(".cm-content").click()
+    await page.keyboard.press("Control+End")
+    await page.keyboard.type(text)
+
+
+async def test_in_chromium_alice_bob_and_a_link_guest_through_the_hub(hub: Hub):
+    async with launched_chromium() as chromium:
+        # alice: JupyterLab and Tandem's pages through the hub, with no 4xx/5xx.
+        alice = await chromium_page(chromium, hub, "alice")
+        await open_through_oauth(alice, f"{hub.url}{ALICE}/lab")
+        await alice.wait_for_selector("#jp-main-dock-panel", timeout=60_000)
+        for page in ("", "people", "audit"):
+            await alice.goto(f"{hub.url}{ALICE}/tandem/{page}")
+            await alice.wait_for_load_state("networkidle")
+        await alice.goto(f"{hub.url}{ALICE}/tandem/notebook/demo.ipynb")
+        await editor_online(alice)
+        assert alice.failures == []
+
+        # bob, logged in as himself, edits the notebook alice shared with him, as bob.
+        api = await logged_in(hub, "alice")
+        shared = await share_with(api, "bob")
+        bob = await chromium_page(chromium, hub, "bob")
+        await open_through_oauth(bob, f"{hub.url}{ALICE}/tandem/notebook/demo.ipynb")
+        await editor_online(bob)
+        await type_in_cell(bob, 1, "  # typed by bob")
+        await alice.wait_for_function(
+            "() => document.querySelectorAll('.tc-cell')[1].textContent.includes('typed by bob')"
+        )
+        await alice.wait_for_selector('.tc-avatar[aria-label*="bob"]')
+        probe = await bob.context.new_page()
+        for path in ("/files/secret.txt", "/lab/tree/project/private.ipynb", "/tandem/people"):
+            response = await probe.goto(f"{hub.url}{ALICE}{path}")
+            assert response is not None and response.status in (403, 404), path
+            assert "alice's secret" not in await probe.content()
+        # alice revokes in Tandem: bob's editor says so at once and holds nothing more.
+        started = time.monotonic()
+        response = await api.http.delete(
+            f"{ALICE}/tandem/api/grants/{shared['grant']['id']}", headers=api.xsrf_headers("alice")
+        )
+        assert response.status_code == 204
+        await bob.wait_for_selector(".tc-end--revoked", timeout=5000)
+        assert time.monotonic() - started < 5
+        assert await bob.locator(".tc-cell").count() == 0
+
+        # Someone with no hub login opens alice's link, joins under a name and edits.
+        response = await api.http.post(
+            f"{ALICE}/tandem/api/invitations",
+            json={"path": "demo.ipynb", "role": "edit"},
+            headers=api.xsrf_headers("alice"),
+        )
+        link = response.json()["link"]
+        guest = await chromium_page(chromium, hub, None)
+        await guest.goto(link)
+        await guest.fill("input[name=name]", "Grace")
+        await guest.click("form button[type=submit]")
+        await editor_online(guest)
+        await type_in_cell(guest, 2, "  # typed by Grace")
+        await alice.wait_for_function(
+            "() => document.querySelectorAll('.tc-cell')[2].textContent.includes('by Grace')"
+        )
+        assert [f for f in guest.failures if f[0] != 404 or "favicon" not in str(f[1])] == []
+        await api.close()
