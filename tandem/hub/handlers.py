@@ -13,7 +13,6 @@ from typing import Any
 
 from tornado import web
 
-from ..access import InvalidRequest
 from ..handlers.sharing import OwnerHandler, _plain
 from .api import HubAPIError, MissingScope
 
@@ -29,9 +28,9 @@ class HubShareHandler(OwnerHandler):
         data = self.body()
         user, group = data.get("user"), data.get("group")
         if set(data) - FIELDS or not isinstance(data.get("path"), str):
-            raise InvalidRequest(f"expected a path and only {sorted(FIELDS)}")
+            raise web.HTTPError(400, f"expected a path and only {sorted(FIELDS)}")
         if (user is None) == (group is None) or not isinstance(user or group, str):
-            raise InvalidRequest("name one hub user or one hub group")
+            raise web.HTTPError(400, "name one hub user or one hub group")
         api = self.settings["tandem"].hub_api
         try:
             found = await api.exists(user=user, group=group)
@@ -42,9 +41,8 @@ class HubShareHandler(OwnerHandler):
         except HubAPIError as exc:
             raise web.HTTPError(502, str(exc)) from exc
         if not found:
-            raise InvalidRequest(
-                f"there is no hub {'user' if user else 'group'} named {user or group!r}"
-            )
+            kind = "user" if user else "group"
+            raise web.HTTPError(400, f"there is no hub {kind} named {user or group!r}")
         invitation, grant = await access.share_with_hub(
             data["path"],
             data.get("role", "view"),

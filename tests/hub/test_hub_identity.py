@@ -155,6 +155,55 @@ async def test_a_hub_share_revoked_in_the_hub_closes_bobs_socket(hub: Hub):
         await browser.close()
 
 
+async def test_sharing_with_a_hub_group_reaches_its_members(hub: Hub):
+    response = await hub.api("POST", "/groups/ta", {"users": ["carol"]})
+    assert response.status_code == 201, response.text
+    alice = await logged_in(hub, "alice")
+    response = await alice.http.post(
+        f"{ALICE}/tandem/api/hub-shares",
+        json={"path": "demo.ipynb", "role": "view", "group": "ta"},
+        headers=alice.xsrf_headers("alice"),
+    )
+    assert response.status_code == 201 and response.json()["hub_share"] is True, response.text
+    grant = response.json()["grant"]
+    unknown = await alice.http.post(
+        f"{ALICE}/tandem/api/hub-shares",
+        json={"path": "demo.ipynb", "role": "view", "user": "nobody-here"},
+        headers=alice.xsrf_headers("alice"),
+    )
+    assert unknown.status_code == 400 and "no hub user" in unknown.text
+    # JupyterHub 6.1 leaves group shares out of OAuth tokens' scopes ("discarding scopes
+    # ... not present in roles of owner"): the hub lets carol in through a user share.
+    await hub.share("alice", "carol")
+    carol = await logged_in(hub, "carol")
+    assert (await carol.get(f"{ALICE}/tandem/notebook/demo.ipynb")).status_code == 200
+    owner = await room_peer(alice, "alice", "demo.ipynb")
+    peer = await room_peer(carol, "alice", "demo.ipynb")
+    source: Text = peer.notebook.ycells[1]["source"]
+    source += "\n# carol only views"
+    marker: Text = owner.notebook.ycells[0]["source"]
+    marker += " (alice)"
+    await eventually(lambda: str(peer.notebook.ycells[0]["source"]).endswith("(alice)"))
+    assert "carol only views" not in str(owner.notebook.ycells[1]["source"])
+    await refused_everything_but_the_grant(carol)
+    response = await alice.http.delete(
+        f"{ALICE}/tandem/api/grants/{grant['id']}", headers=alice.xsrf_headers("alice")
+    )
+    assert response.status_code == 204
+    await eventually(lambda: peer.closed.is_set(), timeout=1.0)
+
+    # Tandem removed the hub share it made: the hub lets carol in no more.
+    async def hub_share_removed():
+        shares = (await hub.api("GET", "/shares/alice/")).json()
+        assert not any((s.get("group") or {}).get("name") == "ta" for s in shares["items"])
+
+    await eventually(hub_share_removed, timeout=10)
+    await hub.unshare("alice", "carol")
+    await owner.close()
+    for browser in (alice, carol):
+        await browser.close()
+
+
 async def test_a_link_guest_without_a_hub_account_joins_through_the_proxy(hub: Hub):
     alice = await logged_in(hub, "alice")
     response = await alice.http.post(
