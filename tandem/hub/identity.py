@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -80,10 +81,17 @@ class TandemHubIdentityProvider(TandemIdentityMixin, JupyterHubIdentityProvider)
         if not token:
             return None
         hub_auth = self.hub_auth
+        # HubAuth's cache entry for this login (as ``user_for_token`` keys it): dropped
+        # when the hub says no, so the person's HTTP requests stop too, not in 300 s.
+        digest = hashlib.sha256(token.encode("utf8", "replace")).hexdigest()
+        cache_key = f"token:{hub_auth.get_session_id(handler)}:{digest}"
 
         async def still_allowed() -> bool:
             model = await hub_auth.user_for_token(token, use_cache=False, sync=False)
-            return bool(model) and bool(hub_auth.check_scopes(hub_auth.access_scopes, model))
+            allowed = bool(model) and bool(hub_auth.check_scopes(hub_auth.access_scopes, model))
+            if not allowed:
+                hub_auth.cache.pop(cache_key, None)
+            return allowed
 
         return still_allowed
 

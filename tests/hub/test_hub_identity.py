@@ -151,6 +151,17 @@ async def test_a_hub_share_revoked_in_the_hub_closes_bobs_socket(hub: Hub):
     await hub.unshare("alice", "bob")
     await eventually(lambda: peer.closed.is_set(), timeout=5.0)
     assert time.monotonic() - started < 5.0 and peer.close_code == 4403
+
+    async def http_refused_too():  # not only after the hub's 300 s cache
+        response = await bob.http.put(
+            f"{ALICE}/api/collaboration/session/demo.ipynb",
+            json={"format": "json", "type": "notebook"},
+            headers=bob.xsrf_headers("alice"),
+        )
+        assert response.status_code == 403
+
+    await eventually(http_refused_too, timeout=5.0)
+    assert time.monotonic() - started < 10.0
     for browser in (alice, bob):
         await browser.close()
 
