@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +21,14 @@ from jupyter_server.auth.identity import User
 from jupyterhub.singleuser.extension import JupyterHubIdentityProvider
 
 from ..access import Principal, PrincipalKind
-from ..auth import GrantedUser, TandemIdentityMixin, access_of, admitted, guest_user
+from ..auth import (
+    GrantedUser,
+    TandemIdentityMixin,
+    access_of,
+    admitted,
+    guest_user,
+    principal_of,
+)
 from ..identity import colour_for
 
 __all__ = ["HubUser", "TandemHubIdentityProvider", "hub_principal", "is_owner_model"]
@@ -51,6 +59,11 @@ def hub_principal(model: dict[str, Any]) -> Principal:
     return Principal(PrincipalKind.HUB_USER, HUB_PREFIX + name, name, colour_for(name), groups)
 
 
+_FOR_OWNER: ContextVar[bool] = ContextVar("tandem_request_for_owner", default=True)
+"""Whether the request being handled is the owner's (set when it is identified; outside
+requests, e.g. for the runtime file, it is)."""
+
+
 class TandemHubIdentityProvider(TandemIdentityMixin, JupyterHubIdentityProvider):
     """The hub's OAuth identity (unchanged: login, cookies, ``page_config_hook``), with
     Tandem's three kinds of people on top."""
@@ -59,7 +72,19 @@ class TandemHubIdentityProvider(TandemIdentityMixin, JupyterHubIdentityProvider)
     def owner(self) -> str:
         return os.environ.get("JUPYTERHUB_USER", "")
 
+    @property
+    def token(self) -> str:
+        """The server's own hub API token, which is the owner's credential: Jupyter's page
+        template embeds it for anyone logged in, so it is empty in others' requests."""
+        return str(super().token) if _FOR_OWNER.get() else ""
+
     async def get_user(self, handler: Any) -> User | None:
+        _FOR_OWNER.set(False)
+        user = await self._identify(handler)
+        _FOR_OWNER.set(user is not None and principal_of(user).is_owner)
+        return user
+
+    async def _identify(self, handler: Any) -> User | None:
         user = await super().get_user(handler)
         if user is None:
             return await guest_user(handler)

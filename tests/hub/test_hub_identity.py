@@ -370,3 +370,31 @@ async def test_in_chromium_alice_bob_and_a_link_guest_through_the_hub(hub: Hub):
         )
         assert [f for f in guest.failures if f[0] != 404 or "favicon" not in str(f[1])] == []
         await api.close()
+
+
+async def test_no_page_gives_a_hub_user_or_a_guest_the_servers_token(hub: Hub):
+    """Jupyter's page template embeds the identity provider's token for anyone logged in;
+    under the hub that is the server's own API token (alice's, to the hub and the server)."""
+    runtime = hub.homes / "alice" / ".local" / "share" / "jupyter" / "runtime"
+    server_token = json.loads(next(runtime.glob("jpserver-*.json")).read_text())["token"]
+    alice = await logged_in(hub, "alice")
+    shared = await share_with(alice, "bob", role="view")
+    bob = await logged_in(hub, "bob")
+    assert (await bob.get(f"{ALICE}/tandem/notebook/demo.ipynb")).status_code == 200
+    h = bob.xsrf_headers("alice")
+    responses = [
+        await bob.http.get(f"{ALICE}/static/nope.js", headers=h),
+        await bob.http.get(f"{ALICE}/tandem/notebook/nope.ipynb", headers=h),
+        await bob.http.post(f"{ALICE}/tandem/", headers=h),
+        await bob.http.get(f"{ALICE}/lab", headers=h),
+        await bob.http.get(f"{ALICE}/api/me", headers=h),
+    ]
+    for response in responses:
+        assert server_token not in response.text, (response.request.url, response.status_code)
+        assert server_token not in str(response.headers)
+    response = await alice.http.delete(
+        f"{ALICE}/tandem/api/grants/{shared['grant']['id']}", headers=alice.xsrf_headers("alice")
+    )
+    assert response.status_code == 204
+    for browser in (alice, bob):
+        await browser.close()
