@@ -4,7 +4,9 @@ admins (owner), other hub users (only what a Tandem grant gives them), link gues
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
 import time
 from typing import Any
 
@@ -13,7 +15,7 @@ from pycrdt import Text
 
 from tests.browser.conftest import launched_chromium
 from tests.eventually import eventually
-from tests.hub.harness import PASSWORD, Hub, HubBrowser, room_peer
+from tests.hub.harness import BIN, PASSWORD, Hub, HubBrowser, room_peer
 
 ALICE = "/user/alice"
 
@@ -398,3 +400,40 @@ async def test_no_page_gives_a_hub_user_or_a_guest_the_servers_token(hub: Hub):
     assert response.status_code == 204
     for browser in (alice, bob):
         await browser.close()
+
+
+def test_tandem_share_with_a_hub_user_from_the_command_line(hub: Hub):
+    """``tandem share --hub-user`` inside alice's server (her terminal on the hub)."""
+    home = hub.homes / "alice"
+    runtime = home / ".local" / "share" / "jupyter" / "runtime"
+    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(runtime)}  # finds her running server
+    command = [str(BIN / "tandem")]
+    done = subprocess.run(
+        [*command, "share", "demo.ipynb", "--role", "edit", "--hub-user", "bob"],
+        cwd=home,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "edit on demo.ipynb for hub user bob" in done.stdout
+    unknown = subprocess.run(
+        [*command, "share", "demo.ipynb", "--hub-user", "nobody-here"],
+        cwd=home,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert unknown.returncode != 0 and "no hub user named 'nobody-here'" in unknown.stderr
+    grant_id = done.stdout.split(":", 1)[0]
+    revoked = subprocess.run(
+        [*command, "revoke", grant_id],
+        cwd=home,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert revoked.returncode == 0, revoked.stderr
