@@ -25,3 +25,18 @@ def test_network_file_systems_and_home_folders_are_flagged(tmp_path: Path):
     assert store_warning("/srv/tandem/alice/t.sqlite", home="/home/alice", mounts=table) is None
     local = store_warning("/data/alice/.local/t.sqlite", home="/data/alice", mounts=table)
     assert local is not None and "home folder" in local
+
+
+def test_who_the_hub_says_is_the_owner():
+    from tandem.access import PrincipalKind
+    from tandem.hub.identity import hub_principal, is_owner_model
+
+    assert is_owner_model({"kind": "user", "name": "alice", "scopes": []}, "alice")
+    assert is_owner_model({"kind": "user", "name": "root", "admin": True}, "alice")
+    assert is_owner_model({"name": "ta", "scopes": ["admin:servers!user=alice"]}, "alice")
+    assert not is_owner_model({"name": "ta", "scopes": ["admin:servers!user=bob"]}, "alice")
+    assert not is_owner_model({"name": "bob", "scopes": ["access:servers!server=alice/"]}, "alice")
+    assert not is_owner_model({"kind": "service", "name": "alice"}, "alice")
+    bob = hub_principal({"name": "bob", "groups": ["ta", "students"]})
+    assert bob.kind is PrincipalKind.HUB_USER and bob.id == "hub:bob"
+    assert bob.grantee_ids == {"hub:bob", "hub-group:students", "hub-group:ta"}
