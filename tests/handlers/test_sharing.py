@@ -304,3 +304,14 @@ async def test_guest_cannot_open_another_file_by_its_id(server, guest, root):
     )
     await eventually(lambda: global_room.closed.is_set())
     assert global_room.close_code == 4403
+
+
+async def test_link_guests_can_be_turned_off(root, tmp_path):
+    args = [*FAST, "--TandemApp.allow_link_guests=False"]
+    async with TandemServer(root, tmp_path / "state", args=args) as server:
+        status, _ = await server.arequest(
+            "POST", "/tandem/api/invitations", {"path": "demo.ipynb", "role": "edit"}
+        )
+        assert status == 403
+        status, listing = await server.arequest("GET", "/tandem/api/invitations")
+        assert listing["invitations"] == []
