@@ -136,10 +136,26 @@ class RoomHandler(ReadyMixin, WebSocketMixin, WebSocketHandler, JupyterHandler):
         )
         self.live = LiveConnection(self.peer_id, self.principal, path, until, self.close, recheck)
         self._registry.add(self.live)
+        if path is not None and not await self._still_readable(path):
+            # Revoked between the handshake (grants loaded) and registration: the
+            # revocation could not see this socket yet.
+            self.close(4403, "Your access was revoked")
+            return False
         if path is not None:
             self._audit(AuditKind.ROOM_JOINED, path)
             self.joined_path = path
         return True
+
+    async def _still_readable(self, path: str) -> bool:
+        """Read access on fresh grants (not those loaded with the identity)."""
+        access = access_of(self)
+        if access is None:
+            return False
+        try:
+            resolved = access.resolve(path)
+        except Exception:
+            return False
+        return bool(await access.authorize(self.principal, Action.READ, resolved))
 
     def _audit(self, kind: AuditKind, path: str) -> None:
         access = access_of(self)
