@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 NODE_DIR := tests/interop/node
+HUB_NODE_DIR := tests/hub/node
 WEB_DIR := web
 CHROMIUM ?= /usr/bin/chromium
 # Jupyter refuses to run as root unless told to; CI and these machines run as root.
@@ -10,7 +11,7 @@ ROOT_FLAG := $(shell [ "$$(id -u)" = "0" ] && echo --ServerApp.allow_root=True)
 
 .PHONY: setup web browser run check test bench clean
 
-setup: $(VENV)/.installed $(NODE_DIR)/node_modules/.installed web
+setup: $(VENV)/.installed $(NODE_DIR)/node_modules/.installed $(HUB_NODE_DIR)/node_modules/.installed web
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +21,11 @@ $(VENV)/.installed: pyproject.toml
 
 $(NODE_DIR)/node_modules/.installed: $(NODE_DIR)/package.json
 	cd $(NODE_DIR) && npm install --no-audit --no-fund --silent
+	touch $@
+
+# configurable-http-proxy, for the tests that run Tandem on a real JupyterHub.
+$(HUB_NODE_DIR)/node_modules/.installed: $(HUB_NODE_DIR)/package.json
+	cd $(HUB_NODE_DIR) && npm install --no-audit --no-fund --silent
 	touch $@
 
 $(WEB_DIR)/node_modules/.installed: $(WEB_DIR)/package.json
@@ -52,4 +58,4 @@ bench: setup
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) $(NODE_DIR)/node_modules $(WEB_DIR)/node_modules tandem/static
+	rm -rf $(VENV) $(NODE_DIR)/node_modules $(HUB_NODE_DIR)/node_modules $(WEB_DIR)/node_modules tandem/static

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from dataclasses import replace
 from typing import Any
 
 from jupyter_core.paths import jupyter_config_dir, jupyter_data_dir, jupyter_runtime_dir
@@ -13,7 +14,7 @@ from traitlets import Bool, Enum, Float, Int, List, Unicode
 
 from . import credentials, lab
 from . import sandbox as confined
-from .access import AccessService, AccessStore, AuditKind, load_or_create_key
+from .access import AccessService, AccessStore, Action, LiveRegistry, load_or_create_key
 from .documents.files import DocumentFile
 from .documents.model import UnsupportedDocument, kind_for
 from .execution import ExecutionService, ExecutionSettings
@@ -135,6 +136,26 @@ class TandemApp(ExtensionApp):
         config=True,
         help="Shut down a notebook's kernel after this many idle seconds (0: never).",
     )
+    public_url = Unicode(
+        "",
+        config=True,
+        help="The address people reach this server at (scheme, host and base URL, e.g. "
+        "https://hub.example.org/user/alice/), used in share links. Default: "
+        "$JUPYTERHUB_PUBLIC_URL under JupyterHub, else the address the request that "
+        "created the link came to.",
+    )
+    allow_link_guests = Bool(
+        True,
+        config=True,
+        help="Whether owners may share by link with people who have no login here (link "
+        "guests). Off: only hub users (under JupyterHub) can be given access.",
+    )
+    hub_recheck_interval = Float(
+        2.0,
+        config=True,
+        help="Under JupyterHub: seconds between re-checks, with the hub itself (not its "
+        "cache), that each connected hub user may still reach this server.",
+    )
     input_timeout = Float(
         300.0,
         config=True,
@@ -147,6 +168,7 @@ class TandemApp(ExtensionApp):
             max_waiting_updates=self.max_waiting_updates,
             max_waiting_per_peer=self.max_waiting_per_peer,
         )
+
     sandbox = Bool(
         True,
         config=True,
@@ -197,6 +219,15 @@ class TandemApp(ExtensionApp):
         "restarted.",
     )
 
+    def _link_jupyter_server_extension(self, serverapp: Any) -> None:
+        super()._link_jupyter_server_extension(serverapp)
+        from .hub.install import install
+
+        self.under_hub = install(serverapp, self.log)
+
+    under_hub = False
+    """Whether Tandem's hub identity provider was installed (started by JupyterHub)."""
+
     def initialize_settings(self) -> None:
         path = self.db_path or os.path.join(jupyter_data_dir(), "tandem", "tandem.sqlite")
         self.store = SQLiteStore(path, synchronous=self.sqlite_synchronous)
@@ -209,8 +240,15 @@ class TandemApp(ExtensionApp):
             max_expiry=self.invitation_max_expiry,
         )
         self.sandbox_service = self._make_sandbox(path)
-        self.guest_peers: dict[str, set[Any]] = {}
+        self.live = LiveRegistry(self.access.clock)
+        """Every live connection of every principal (revocation and expiry use it)."""
         self._sweeper: asyncio.Task[None] | None = None
+        self._rechecker: asyncio.Task[None] | None = None
+        self.hub_api: Any = None
+        if self.under_hub:
+            from .hub.api import HubAPI
+
+            self.hub_api = HubAPI.from_environment()
         self._ready: asyncio.Future[None] | None = None
         self.room_settings = RoomSettings(
             save_delay=self.save_delay,
@@ -240,6 +278,25 @@ class TandemApp(ExtensionApp):
         self.settings["tandem"] = self
         self.settings.setdefault("jupyter_server_ydoc", YDocShim(self.rooms, file_ids))
         self.log.info("Tandem store: %s", path)
+        if self.under_hub:
+            from .hub.startup import store_warning, summary
+
+            owner = os.environ.get("JUPYTERHUB_USER", "")
+            self.log.info(summary(owner, True, self.allow_link_guests, path))
+            warning = store_warning(path)
+            if warning:
+                self.log.warning("Tandem: %s", warning)
+
+    def join_link(self, handler: Any, code: str) -> str:
+        """The link people open to redeem ``code``: on the public address, never the
+        server's internal one (``tandem share`` talks to the internal one)."""
+        public = self.public_url or (
+            os.environ.get("JUPYTERHUB_PUBLIC_URL", "") if self.under_hub else ""
+        )
+        if public.startswith(("http://", "https://")):
+            return f"{public.rstrip('/')}/tandem/join/{code}"
+        request = handler.request
+        return f"{request.protocol}://{request.host}{handler.base_url}tandem/join/{code}"
 
     def _make_sandbox(self, db_path: str) -> confined.SandboxService:
         """The sandbox service, installed as the kernel provisioner of this server."""
@@ -298,6 +355,10 @@ class TandemApp(ExtensionApp):
         self.handlers.extend(execution_api.routes(self))
         self.handlers.extend(lab.routes(self))
         credentials.keep_to_owner(self.serverapp)
+        if self.under_hub:
+            from .hub import handlers as hub_handlers
+
+            self.handlers.extend(hub_handlers.routes())
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         await self.ready()
@@ -313,51 +374,74 @@ class TandemApp(ExtensionApp):
         await self.store.start()
         await self.access.store.start()
         self._sweeper = asyncio.create_task(self._sweep_expired_guests())
+        if self.under_hub:
+            self._rechecker = asyncio.create_task(self._recheck_hub_users())
         self.execution.start()
 
     async def stop_extension(self) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
+        for task in (self._sweeper, self._rechecker):
+            if task is not None:
+                task.cancel()
         await self.execution.stop()
         await self.rooms.stop()
         await self.store.stop()
         await self.access.store.stop()
 
     def _audit_denied_update(self, peer: Any, reason: str) -> None:
-        """A read-only guest sent a document update: dropped, and audited once per socket."""
-        session = getattr(peer, "guest_session", None)
-        if session is None or getattr(peer, "denial_audited", False):
+        """A peer without (or no longer with) write access sent a document update: it was
+        dropped; the refusal is audited once per socket."""
+        conn = self.live.get(peer.peer_id)
+        if conn is None or conn.denial_audited:
             return
-        peer.denial_audited = True
+        conn.denial_audited = True
+        now = self.access.clock()
+        ended = Action.WRITE in conn.until and not conn.may(Action.WRITE, now)
         asyncio.ensure_future(
             self.access.record(
-                AuditKind.ACCESS_DENIED,
-                session,
-                getattr(peer, "guest_path", None),
+                "access_denied",
+                conn.principal.id,
+                conn.path,
                 None,
-                reason=reason,
+                action=Action.WRITE.value,
+                reason="write access ended" if ended else reason,
             )
         )
 
-    # -- live guests -----------------------------------------------------------------
+    # -- live connections ------------------------------------------------------------
 
-    def add_guest_peer(self, session_hash: str, peer: Any) -> None:
-        self.guest_peers.setdefault(session_hash, set()).add(peer)
-
-    def remove_guest_peer(self, session_hash: str, peer: Any) -> None:
-        peers = self.guest_peers.get(session_hash)
-        if peers is not None:
-            peers.discard(peer)
-            if not peers:
-                del self.guest_peers[session_hash]
-
-    def close_guests(self, session_hashes: list[str]) -> None:
-        """Close every socket of these guest sessions now (revocation, refusal), and
+    def close_connections(self, principal_ids: list[str]) -> None:
+        """Close every live socket of these principals now (revocation, refusal), and
         cancel their runs."""
-        asyncio.ensure_future(self.execution.cancel_for(session_hashes))
-        for session_hash in session_hashes:
-            for peer in list(self.guest_peers.get(session_hash, ())):
-                peer.close(4403, "Your access was revoked")
+        asyncio.ensure_future(self.execution.cancel_for(principal_ids))
+        self.live.close(principal_ids)
+        if self.hub_api is not None:
+            asyncio.ensure_future(self._unshare_in_hub(principal_ids))
+
+    async def _unshare_in_hub(self, principal_ids: list[str]) -> None:
+        """Remove the hub share of hub users and groups left without any valid grant."""
+        from .access.records import HUB_GROUP_PREFIX, HUB_USER_PREFIX
+
+        now = self.access.clock()
+        for pid in principal_ids:
+            if not pid.startswith((HUB_USER_PREFIX, HUB_GROUP_PREFIX)):
+                continue
+            if any(g.valid(now) for g in await self.access.grants_for_session_hash(pid)):
+                continue
+            name = pid.split(":", 1)[1]
+            user = name if pid.startswith(HUB_USER_PREFIX) else None
+            try:
+                await self.hub_api.unshare(user=user, group=None if user else name)
+            except Exception as exc:
+                self.log.warning("Tandem: could not remove the hub share of %s: %s", name, exc)
+
+    async def _recheck_hub_users(self) -> None:
+        """Close hub users' sockets once the hub no longer lets them in (within seconds)."""
+        while True:
+            await asyncio.sleep(self.hub_recheck_interval)
+            try:
+                await self.live.recheck()
+            except Exception:
+                self.log.exception("Tandem: re-checking hub users failed")
 
     async def _may_still_run(self, requester: Any, path: str) -> bool:
         """The choke point again for a guest's queued run, as it starts."""
@@ -367,27 +451,18 @@ class TandemApp(ExtensionApp):
             resolved = self.access.resolve(path)
         except Exception:
             return False
-        decision = await self.access.authorize(requester.principal, "execute", resolved)
+        decision = await self.access.authorize(requester.principal, Action.EXECUTE, resolved)
         if not decision.allowed:
-            await self.access.record(
-                AuditKind.ACCESS_DENIED,
-                requester.principal_id,
-                resolved,
-                None,
-                action="execute",
-                reason=f"queued run not started: {decision.reason}",
-            )
+            why = replace(decision, reason=f"queued run not started: {decision.reason}")
+            await self.access.refused(requester.principal, Action.EXECUTE, resolved, why)
         return bool(decision.allowed)
 
     async def _sweep_expired_guests(self) -> None:
-        """Close guests' sockets when their access expires while they are connected."""
+        """Close live sockets when their read access ends while they are connected (write
+        access that ends earlier is checked on every update: see ``RoomHandler.can_write``)."""
         while True:
             await asyncio.sleep(0.5)
-            now = self.access.clock()
-            for peers in list(self.guest_peers.values()):
-                for peer in list(peers):
-                    if peer.access_expires_at is not None and now >= peer.access_expires_at:
-                        peer.close(4403, "Your access expired")
+            self.live.sweep()
 
     async def _create_room(self, room_id: str) -> Room:
         await self.ready()

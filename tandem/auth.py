@@ -1,16 +1,21 @@
-"""Who is asking (identity) and what they may do (Jupyter's Authorizer), for guests.
+"""Who is asking (identity) and what they may do (Jupyter's Authorizer).
 
-The owner logs in as Jupyter Server always allows (token or cookie). A guest carries a
-random session id in the ``tandem-guest`` cookie, set when they redeemed an invitation;
+Every user is a principal (:func:`principal_of`): the owner logs in as Jupyter Server
+always allows (token or cookie) and is a plain Jupyter ``User``; everyone else is a
+:class:`GrantedUser` carrying its principal and the grants loaded when it was identified
+(once per request or connection). A link guest carries a random session id in the
+``tandem-guest`` cookie, set when they redeemed an invitation;
 :class:`TandemIdentityProvider` turns it into a :class:`GuestUser`. The
-:class:`TandemAuthorizer` denies guests every standard Jupyter endpoint: they reach only
-the endpoints Tandem checks itself, path by path, through the access service.
+:class:`TandemAuthorizer` denies every non-owner every standard Jupyter endpoint: they
+reach only the endpoints Tandem checks itself, path by path, through the access policy.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from jupyter_server.auth.authorizer import Authorizer
@@ -19,25 +24,60 @@ from jupyter_server.base.handlers import FileFindHandler
 from jupyter_server.services.api.handlers import IdentityHandler
 from tornado import web
 
-from .access import AccessService, Principal, PrincipalKind
+from .access import AccessService, Grant, Permissions, Principal, PrincipalKind
 from .identity import identity_of
 
-__all__ = ["GUEST_COOKIE", "GuestUser", "TandemAuthorizer", "TandemIdentityProvider", "access_of"]
+__all__ = [
+    "GUEST_COOKIE",
+    "GrantedUser",
+    "GuestUser",
+    "TandemAuthorizer",
+    "TandemIdentityProvider",
+    "access_of",
+    "permissions_of",
+    "principal_of",
+]
 
 GUEST_COOKIE = "tandem-guest"
 
 
 @dataclass
-class GuestUser(User):
+class GrantedUser(User):
+    """Someone who is not the owner and reaches only what grants give them, with those
+    grants as loaded when they were identified."""
+
+    principal: Principal = field(default_factory=Principal.anonymous)
+    grants: tuple[Grant, ...] = ()
+
+
+@dataclass
+class GuestUser(GrantedUser):
     """A guest who redeemed an invitation; ``principal.id`` is their session hash."""
 
-    principal: Principal | None = None
-    role_note: str = "guest"
+
+def principal_of(user: Any) -> Principal:
+    """The principal behind a Jupyter user: nobody, a granted user, or the owner (any
+    other user Jupyter's login accepted)."""
+    if user is None:
+        return Principal.anonymous()
+    if isinstance(user, GrantedUser):
+        return user.principal
+    name = str(getattr(user, "display_name", "") or getattr(user, "name", "") or "Owner")
+    return Principal.owner(name)
 
 
 def access_of(handler: Any) -> AccessService | None:
     app = handler.settings.get("tandem")
     return getattr(app, "access", None)
+
+
+def permissions_of(handler: Any) -> Permissions:
+    """What the current user may do, from the grants loaded with their identity."""
+    user = handler.current_user
+    access = access_of(handler)
+    clock = access.clock if access is not None else time.time
+    grants = user.grants if isinstance(user, GrantedUser) else ()
+    return Permissions(principal_of(user), grants, clock)
 
 
 def admits_guests(handler: Any) -> bool:
@@ -72,64 +112,89 @@ def _open_to_anonymous(handler: Any) -> bool:
     return bool(getattr(method, "__allow_unauthenticated", False))
 
 
-class TandemIdentityProvider(PasswordIdentityProvider):
-    """Jupyter's token/password login for the owner, plus guest sessions."""
+async def guest_user(handler: Any) -> GrantedUser | None:
+    """The guest behind the ``tandem-guest`` cookie (with its grants), or None."""
+    access = access_of(handler)
+    session = handler.get_cookie(GUEST_COOKIE)
+    if access is None or not session or not handler.settings["tandem"].allow_link_guests:
+        return None
+    await handler.settings["tandem"].ready()
+    principal, grants = await access.principal_for(session)
+    now = access.clock()
+    if principal.kind is not PrincipalKind.GUEST or not any(g.valid(now) for g in grants):
+        return None
+    user = GuestUser(
+        username=f"guest-{principal.id[:12]}",
+        name=principal.display_name,
+        display_name=principal.display_name,
+        color=principal.colour,
+        principal=principal,
+        grants=tuple(grants),
+    )
+    return await admitted(handler, user)
 
-    async def _get_user(self, handler: Any) -> User | None:  # type: ignore[override]
-        user = await super()._get_user(handler)
-        if user is not None:
-            return user
-        access = access_of(handler)
-        session = handler.get_cookie(GUEST_COOKIE)
-        if access is None or not session:
-            return None
-        await handler.settings["tandem"].ready()
-        principal, grants = await access.principal_for(session)
-        now = access.clock()
-        if principal.kind is not PrincipalKind.GUEST or not any(g.valid(now) for g in grants):
-            return None
-        if not admits_guests(handler):
-            # Deny by default, also where a handler forgot ``@authorized`` (JupyterLab's
-            # settings, workspaces, extension manager...): a guest is nobody there.
-            if _open_to_anonymous(handler):
-                return None
-            await _refuse_guest(handler)
-        return GuestUser(
-            username=f"guest-{principal.id[:12]}",
-            name=principal.display_name,
-            display_name=principal.display_name,
-            color=principal.colour,
-            principal=principal,
-        )
+
+async def admitted(handler: Any, user: GrantedUser) -> GrantedUser | None:
+    """``user`` where a non-owner may be at all. Elsewhere deny by default, also where a
+    handler forgot ``@authorized`` (JupyterLab's settings, workspaces, extension
+    manager...): anonymous where the handler is open to anyone, else 403."""
+    if admits_guests(handler):
+        return user
+    if _open_to_anonymous(handler):
+        return None
+    await _refuse_guest(handler)
+    return None
+
+
+class TandemIdentityMixin:
+    """What Tandem's identity providers share: ``/api/me`` and its ``PATCH``, and how a
+    live connection re-checks its login."""
+
+    def revalidator(self, handler: Any) -> Callable[[], Awaitable[bool]] | None:
+        """For a long-lived connection (a room socket) of the current user: an async
+        check that their login still holds (None: nothing to re-check; revocation and
+        expiry of grants are handled by the live registry)."""
+        return None
 
     def update_user(self, handler: Any, user_data: dict[Any, str]) -> User:
-        """``PATCH /api/me`` (JupyterLab's "User Details" dialog). Refused for guests: the
-        base class persists the changed user in Jupyter's *login* cookie, which would
-        turn a guest into the owner. A guest's name is the one given when joining."""
-        if isinstance(handler.current_user, GuestUser):
+        """``PATCH /api/me`` (JupyterLab's "User Details" dialog). Refused for anyone but
+        the owner: the base class persists the changed user in Jupyter's *login* cookie,
+        which would turn a guest into the owner. A guest's name is the one given when
+        joining, a hub user's is their hub name."""
+        if not principal_of(handler.current_user).is_owner:
             raise web.HTTPError(403, "a guest's name is set when joining")
-        return super().update_user(handler, user_data)
+        return super().update_user(handler, user_data)  # type: ignore[misc]
 
     def identity_model(self, user: User) -> dict[str, Any]:
         """``GET /api/me``: the same name, initials and colour the server stamps into
         awareness (so JupyterLab's own cursor matches what others see), and never a
         guest's session hash."""
-        model = super().identity_model(user)
+        model: dict[str, Any] = super().identity_model(user)  # type: ignore[misc]
         model.pop("principal", None)
-        model.pop("role_note", None)
+        model.pop("grants", None)
         stamped = identity_of(user)
-        for field in ("name", "display_name", "initials", "color"):
-            if not model.get(field):
-                model[field] = stamped[field]
+        for key in ("name", "display_name", "initials", "color"):
+            if not model.get(key):
+                model[key] = stamped[key]
         return model
 
 
+class TandemIdentityProvider(TandemIdentityMixin, PasswordIdentityProvider):
+    """Jupyter's token/password login for the owner, plus guest sessions."""
+
+    async def _get_user(self, handler: Any) -> User | None:
+        user = await super()._get_user(handler)
+        if user is not None:
+            return user
+        return await guest_user(handler)
+
+
 class TandemAuthorizer(Authorizer):
-    """Owner: everything. Guests: denied by default on every standard endpoint; allowed
-    only into handlers that check scope and role themselves (``checks_guests = True``)
-    and ``/api/me``."""
+    """Owner: everything. Anyone else: denied by default on every standard endpoint;
+    allowed only into handlers that check scope and role themselves
+    (``checks_guests = True``) and ``/api/me``."""
 
     def is_authorized(self, handler: Any, user: User, action: str, resource: str) -> bool:
-        if not isinstance(user, GuestUser):
+        if principal_of(user).is_owner:
             return True
         return admits_guests(handler)

@@ -181,6 +181,23 @@ def _when(ts: float | None) -> str:
     return datetime.datetime.fromtimestamp(ts, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def _share_with_hub(args: argparse.Namespace, server: dict[str, Any], body: dict[str, Any]) -> None:
+    """``tandem share PATH --hub-user bob`` (or ``--hub-group``), under JupyterHub."""
+    hub = {"path": body["path"], "role": body["role"]}
+    if "expires_in" in body:
+        hub["expires_in"] = body["expires_in"]
+    hub["user" if args.hub_user else "group"] = args.hub_user or args.hub_group
+    result = call(server, "POST", "tandem/api/hub-shares", hub)
+    grant = result["grant"]
+    print(
+        f"{grant['id']}: {grant['role']} on {grant['scope_path']} for "
+        f"{'hub user' if args.hub_user else 'hub group'} {grant['display_name']}, "
+        f"until {_when(grant['expires_at'])}"
+    )
+    if not result.get("hub_share"):
+        print(f"warning: {result.get('message')}", file=sys.stderr)
+
+
 # -- the sharing commands --------------------------------------------------------------
 
 
@@ -196,6 +213,8 @@ def cmd_share(args: argparse.Namespace, server: dict[str, Any]) -> None:
     body["anonymous_allowed"] = args.anonymous
     if args.label:
         body["label"] = args.label
+    if args.hub_user or args.hub_group:
+        return _share_with_hub(args, server, body)
     try:
         result = call(server, "POST", "tandem/api/invitations", body)
     except Refused as refused:
@@ -328,6 +347,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--anonymous", action="store_true", help="let guests join without giving a name"
     )
     share.add_argument("--label", help="a note to recognize this link by")
+    hub = share.add_mutually_exclusive_group()
+    hub.add_argument("--hub-user", help="under JupyterHub: share with this hub user, not by link")
+    hub.add_argument("--hub-group", help="under JupyterHub: share with every member of this group")
     shares = sub.add_parser(
         "shares", parents=after, help="list share links and the people with access"
     )

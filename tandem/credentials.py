@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from jupyter_server.auth.identity import User
 from jupyter_server.base.handlers import JupyterHandler
+
+from .auth import principal_of
 
 __all__ = ["asked_by_owner", "keep_to_owner"]
 
@@ -22,14 +23,13 @@ _INSTALLED = "_tandem_owner_only"
 
 
 def asked_by_owner(handler: Any) -> bool:
-    """True only when the request is the owner's: logged in through Jupyter's own login
-    (token or cookie), which yields a plain Jupyter ``User``. Guests, anyone
-    unauthenticated, and any other kind of user (a subclass: hub users to come) are not."""
+    """True only when the request is the owner's (Jupyter's own login, or the hub's owner).
+    Guests, hub users and anyone unauthenticated are not."""
     try:
         user = handler.current_user
     except Exception:  # a handler that never authenticated (early 404s)
         return False
-    return type(user) is User
+    return user is not None and principal_of(user).is_owner
 
 
 def _install_template_namespace() -> None:

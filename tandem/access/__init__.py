@@ -6,6 +6,8 @@ No Tornado here; handlers and the Jupyter ``Authorizer`` call into this package.
 from __future__ import annotations
 
 from .codes import load_or_create_key, new_session_id
+from .live import LiveConnection, LiveRegistry
+from .permissions import Permissions
 from .policy import Decision, authorize
 from .records import (
     Action,
@@ -45,7 +47,10 @@ __all__ = [
     "InvalidRequest",
     "InvalidScope",
     "Invitation",
+    "LiveConnection",
+    "LiveRegistry",
     "NotFound",
+    "Permissions",
     "Principal",
     "PrincipalKind",
     "RateLimited",

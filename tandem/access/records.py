@@ -62,21 +62,41 @@ GUEST_ROLES = (Role.VIEW, Role.EDIT, Role.RUN)
 
 class PrincipalKind(str, Enum):
     OWNER = "owner"
-    """Jupyter's token/cookie login (or the JupyterHub owner)."""
+    """Jupyter's token/cookie login (or the JupyterHub owner, and hub admins)."""
+    HUB_USER = "hub_user"
+    """Another JupyterHub user (by hub name and groups): only what a grant gives them."""
     GUEST = "guest"
     """A browser holding a guest session that redeemed an invitation."""
     ANONYMOUS = "anonymous"
     """Nobody we know: no login, no (valid) guest session."""
 
 
+HUB_USER_PREFIX = "hub:"
+"""A hub user's principal id is ``hub:<name>``; grants to them carry that id."""
+HUB_GROUP_PREFIX = "hub-group:"
+"""Grants to a hub group carry ``hub-group:<name>``; every member holds them."""
+
+
 @dataclass(frozen=True)
 class Principal:
-    """Who is asking. For guests ``id`` is the *hash* of the guest session id."""
+    """Who is asking. For guests ``id`` is the *hash* of the guest session id; for hub
+    users it is ``hub:<name>``; the owner's is ``owner``."""
 
     kind: PrincipalKind
     id: str
     display_name: str
     colour: str
+    groups: tuple[str, ...] = ()
+    """Hub groups (hub users only)."""
+
+    @property
+    def is_owner(self) -> bool:
+        return self.kind is PrincipalKind.OWNER
+
+    @property
+    def grantee_ids(self) -> frozenset[str]:
+        """The ids whose grants are this principal's: its own, and its hub groups'."""
+        return frozenset({self.id, *(HUB_GROUP_PREFIX + g for g in self.groups)})
 
     @classmethod
     def owner(cls, display_name: str = "Owner", colour: str = "#1f77b4") -> Principal:

@@ -10,6 +10,7 @@ what is stored and returned is their HMAC.
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 import time
 import unicodedata
@@ -20,9 +21,12 @@ from typing import Any
 
 from ..identity import colour_for
 from . import codes
-from .policy import Decision, authorize
+from .permissions import Permissions
+from .policy import GRANTEE_KINDS, Decision
 from .records import (
     GUEST_ROLES,
+    HUB_GROUP_PREFIX,
+    HUB_USER_PREFIX,
     Action,
     AuditEvent,
     AuditKind,
@@ -72,6 +76,8 @@ ANIMALS = (
     "Axolotl",
     "Bison",
 )
+HUB_NAME = re.compile(r"^[^/\s:]{1,64}$")
+"""What a JupyterHub user or group name may look like here (no slash, space or colon)."""
 _FORBIDDEN_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
 
 
@@ -287,6 +293,61 @@ class AccessService:
                 label=label,
             )
         return inv, code
+
+    async def share_with_hub(
+        self,
+        scope: str,
+        role: Role | str = Role.VIEW,
+        *,
+        user: str | None = None,
+        group: str | None = None,
+        expires_in: float | None = None,
+    ) -> tuple[Invitation, Grant]:
+        """Share ``scope`` with one hub user or every member of one hub group, by name
+        (the caller checks the name against the hub). The same scope, roles, expiry,
+        revocation and audit as a link: an invitation that no code redeems (used up at
+        once) and its one grant to ``hub:<user>`` or ``hub-group:<group>``."""
+        if (user is None) == (group is None):
+            raise InvalidRequest("share with a hub user or a hub group")
+        name = validate_display_name(user if user is not None else group or "")
+        if not HUB_NAME.match(name):
+            raise InvalidRequest(f"{name!r} is not a hub user or group name")
+        grantee = (HUB_USER_PREFIX if user is not None else HUB_GROUP_PREFIX) + name
+        label = f"hub {'user' if user is not None else 'group'} {name}"
+        inv, _ = await self.create_invitation(
+            scope, role, expires_in, max_uses=1, anonymous_allowed=False, label=label
+        )
+        now = self.clock()
+        grant = Grant(
+            id="g-" + secrets.token_hex(6),
+            invitation_id=inv.id,
+            guest_session_id=grantee,
+            display_name=name,
+            role=inv.role,
+            scope_path=inv.scope_path,
+            scope_is_folder=inv.scope_is_folder,
+            created_at=now,
+            expires_at=inv.expires_at,
+            last_seen=None,
+            revoked_at=None,
+            status=GrantStatus.ACTIVE,
+        )
+        async with self._lock:
+            if not await self.store.add_grant(grant, consume_use=True, now=now):
+                raise InvalidRequest("this share could not be created")
+            await self.record(
+                AuditKind.REDEEMED,
+                OWNER_ID,
+                grant.scope_path,
+                invitation_id=inv.id,
+                grant_id=grant.id,
+                display_name=name,
+                role=grant.role.value,
+                status=grant.status.value,
+                hub=grantee,
+            )
+        stored = await self.store.get_invitation(inv.id)
+        return (stored or inv), grant
 
     async def preview(self, code: str) -> Invitation:
         """The redeemable invitation behind ``code`` (for the join page); consumes nothing.
@@ -510,18 +571,42 @@ class AccessService:
         )
         return principal, grants
 
+    async def permissions_for(
+        self, principal: Principal, grants: Iterable[Grant] | None = None
+    ) -> Permissions:
+        """The principal with its grants, loaded once (pass ``grants`` if already loaded)."""
+        if grants is None:
+            grants = []
+            if principal.kind in GRANTEE_KINDS and principal.id:
+                for grantee in sorted(principal.grantee_ids):
+                    grants += await self.store.grants_for_session(grantee)
+        return Permissions(principal, tuple(grants), self.clock)
+
     async def authorize(
         self, principal: Principal, action: Action | str, path: str | None
     ) -> Decision:
         """:func:`tandem.access.policy.authorize` with this principal's current grants.
-        ``path`` must already be normalized (see :meth:`resolve`)."""
-        grants = (
-            await self.store.grants_for_session(principal.id)
-            if principal.kind is PrincipalKind.GUEST and principal.id
-            else []
-        )
-        return authorize(
-            principal=principal, action=action, path=path, grants=grants, now=self.clock()
+        ``path`` must already be normalized (see :meth:`resolve`). Never audits."""
+        return (await self.permissions_for(principal)).decide(action, path)
+
+    async def refused(
+        self,
+        principal: Principal,
+        action: Action | str,
+        path: str | None,
+        decision: Decision,
+        client_address: str | None = None,
+        **detail: Any,
+    ) -> None:
+        """Audit an action a person tried and was refused (asking alone is never audited)."""
+        await self.record(
+            AuditKind.ACCESS_DENIED,
+            principal.id,
+            path,
+            client_address,
+            action=Action(action).value,
+            reason=decision.reason,
+            **detail,
         )
 
     def resolve(self, path: str) -> str:

@@ -374,7 +374,7 @@ class AccessStore:
     async def audit(
         self, *, kind: str | None = None, since: float | None = None
     ) -> list[AuditEvent]:
-        """Events in the order they were appended, optionally of one kind / at or after ``since``."""
+        """Events in the order they were appended, optionally of one kind or since a time."""
         clauses: list[str] = []
         args: list[Any] = []
         if kind is not None:

@@ -372,10 +372,6 @@ def notebook_room_id(file_id: str) -> str:
 
 def _requester_present(room: Any, run: Run) -> bool:
     for peer in list(getattr(room, "peers", {}).values()):
-        session = getattr(peer, "guest_session", None)
-        if session is not None:
-            if session == run.requester.principal_id:
-                return True
-        elif run.requester.principal_id == OWNER:
+        if getattr(peer, "principal_id", OWNER) == run.requester.principal_id:
             return True
     return False

@@ -24,14 +24,15 @@ from typing import Any
 
 from jupyter_core.utils import ensure_async
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
-from tornado import escape, web
+from tornado import web
 
 from ..access import Action, Role
-from ..auth import GUEST_COOKIE, GuestUser
+from ..auth import GUEST_COOKIE, principal_of
 from ..identity import identity_of
 from ..paths import InvalidPath, notebook_api_path
 from .errors import JsonErrors
-from .guests import guest_decision
+from .guests import audit_refusal, decide_access
+from .pages import login_url
 from .ready import ReadyMixin
 
 __all__ = ["EditorAccess", "routes"]
@@ -146,11 +147,13 @@ async def editor_access(handler: Any, raw_path: str) -> EditorAccess:
         path = notebook_api_path(handler.settings.get("server_root_dir", "."), raw_path)
     except InvalidPath as exc:
         raise NotAvailable() from exc
-    if isinstance(user, GuestUser):
+    if not principal_of(user).is_owner:
         # The grant first: a guest learns nothing about files outside their scope.
-        allowed, _, role = await guest_decision(handler, path, "read")
-        if not allowed:
+        decision = await decide_access(handler, path, "read")
+        if not decision.allowed or decision.role is None:
+            await audit_refusal(handler, path, "read", decision)
             raise NotAvailable()
+        role = decision.role.value
     else:
         writable = handler.authorizer.is_authorized(handler, user, "write", "contents")
         role = "owner" if writable else "view"
@@ -191,9 +194,7 @@ class EditorPageHandler(ReadyMixin, JupyterHandler):
         self.set_header("Referrer-Policy", "no-referrer")
         if self.current_user is None and not self.get_cookie(GUEST_COOKIE):
             # Nobody we know and no guest session: the owner logs in as Jupyter does.
-            return self.redirect(
-                self.get_login_url() + "?next=" + escape.url_escape(self.request.uri or "")
-            )
+            return self.redirect(login_url(self))
         try:
             access = await editor_access(self, raw_path)
         except NotAvailable:

@@ -28,7 +28,7 @@ from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
 from ..access import AuditKind
-from ..auth import GuestUser, access_of
+from ..auth import access_of, principal_of
 from ..execution import (
     OWNER,
     CellRequest,
@@ -41,7 +41,7 @@ from ..execution import (
 from ..identity import identity_of
 from ..paths import InvalidPath, notebook_api_path
 from .errors import JsonErrors, refuse
-from .guests import guest_decision
+from .guests import decide_access, require_access
 from .ready import ReadyMixin, json_object
 
 __all__ = ["routes"]
@@ -74,13 +74,14 @@ class _ExecutionHandler(JsonErrors, ReadyMixin, APIHandler):
     def requester(self) -> Requester:
         user = self.current_user
         identity = identity_of(user)
-        if isinstance(user, GuestUser) and user.principal is not None:
+        principal = principal_of(user)
+        if not principal.is_owner:
             return Requester(
-                user.principal.id,
+                principal.id,
                 identity["username"],
                 identity["name"],
                 identity["color"],
-                principal=user.principal,
+                principal=principal,
             )
         return Requester(OWNER, identity["username"], identity["name"], identity["color"])
 
@@ -93,9 +94,7 @@ class _ExecutionHandler(JsonErrors, ReadyMixin, APIHandler):
     async def check(self, path: str, action: str) -> None:
         """The access check (403), then that the notebook exists (404): a guest learns
         nothing about files outside what was shared with them."""
-        allowed, _, _ = await guest_decision(self, path, action)
-        if not allowed:
-            raise web.HTTPError(403, "not allowed")
+        await require_access(self, path, action, "not allowed")
         if not await ensure_async(self.contents_manager.file_exists(path)):
             raise web.HTTPError(404, "no such notebook")
 
@@ -178,7 +177,7 @@ class ExecutionStateHandler(_ExecutionHandler):
     async def get(self, raw_path: str) -> None:
         path = self.notebook_path(raw_path)
         await self.check(path, "read")
-        can_run, _, _ = await guest_decision(self, path, "execute")
+        can_run = (await decide_access(self, path, "execute")).allowed  # asks: no audit
         try:
             state = await self.execution.state(path)
         except FileNotFoundError as exc:

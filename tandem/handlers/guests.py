@@ -1,5 +1,10 @@
-"""The path-by-path check for guests, shared by Tandem's handlers (the choke point for
-requests: every guest request goes through the access service's ``authorize``)."""
+"""The path-by-path check for everyone but the owner, shared by Tandem's handlers (the
+choke point for requests: every check goes through the access policy, on the grants
+loaded once with the request's identity).
+
+:func:`decide_access` only asks and never audits; :func:`require_access` refuses the
+action the person tried (403) and audits that refusal.
+"""
 
 from __future__ import annotations
 
@@ -7,48 +12,60 @@ from typing import Any
 
 from tornado import web
 
-from ..access import AuditKind, Grant, InvalidScope, covers
-from ..auth import GuestUser, access_of
+from ..access import Action, Decision, InvalidScope, Role
+from ..auth import access_of, permissions_of
 
-__all__ = ["guest_decision", "require_guest_access"]
+__all__ = ["audit_refusal", "decide_access", "require_access"]
+
+OWNER_DECISION = Decision(True, "owner", Role.OWNER, None)
 
 
-async def guest_decision(handler: Any, path: str, action: str) -> tuple[bool, float | None, str]:
-    """(allowed, when the allowing grants expire, role) for the current user on ``path``.
-    The owner is always allowed; anyone else needs a grant covering the path."""
-    user = handler.current_user
-    if not isinstance(user, GuestUser) or user.principal is None:
-        return True, None, "owner"
+def _resolve(handler: Any, path: str) -> str | None:
     access = access_of(handler)
     if access is None:
-        return False, None, ""
+        return None
     try:
-        resolved = access.resolve(path)
+        return access.resolve(path)
     except InvalidScope:
-        return False, None, ""
-    decision = await access.authorize(user.principal, action, resolved)
+        return None
+
+
+async def decide_access(handler: Any, path: str, action: Action | str) -> Decision:
+    """Whether the current user may perform ``action`` on the API path ``path``, with the
+    role and the end of that permission. The owner always may; asking never audits."""
+    permissions = permissions_of(handler)
+    if permissions.principal.is_owner:
+        return OWNER_DECISION
+    resolved = _resolve(handler, path)
+    if resolved is None:
+        return Decision(False, "invalid path")
+    return permissions.decide(action, resolved)
+
+
+async def audit_refusal(
+    handler: Any, path: str, action: Action | str, decision: Decision, **detail: Any
+) -> None:
+    """Audit that the current user tried ``action`` on ``path`` and was refused."""
+    access = access_of(handler)
+    if access is None:
+        return
+    resolved = _resolve(handler, path)
+    await access.refused(
+        permissions_of(handler).principal,
+        action,
+        path if resolved is None else resolved,
+        decision,
+        handler.request.remote_ip,
+        **detail,
+    )
+
+
+async def require_access(
+    handler: Any, path: str, action: Action | str, message: str = "not shared with you"
+) -> Decision:
+    """The decision if allowed; otherwise audit the refusal and answer 403."""
+    decision = await decide_access(handler, path, action)
     if not decision.allowed:
-        await access.record(
-            AuditKind.ACCESS_DENIED,
-            user.principal.id,
-            resolved,
-            handler.request.remote_ip,
-            action=action,
-            reason=decision.reason,
-        )
-        return False, None, ""
-    now = access.clock()
-    grants: list[Grant] = [
-        g
-        for g in await access.grants_for_session_hash(user.principal.id)
-        if g.valid(now) and covers(g.scope_path, g.scope_is_folder, resolved)
-    ]
-    expires = max((g.expires_at for g in grants), default=None)
-    roles = sorted((g.role.value for g in grants), key=["view", "edit", "run"].index)
-    return True, expires, roles[-1] if roles else "view"
-
-
-async def require_guest_access(handler: Any, path: str, action: str) -> None:
-    allowed, _, _ = await guest_decision(handler, path, action)
-    if not allowed:
-        raise web.HTTPError(403, "not shared with you")
+        await audit_refusal(handler, path, action, decision)
+        raise web.HTTPError(403, message)
+    return decision

@@ -16,18 +16,17 @@ import asyncio
 import os
 from dataclasses import asdict, dataclass
 from typing import Any
-from urllib.parse import urlencode
 
 from jupyter_server.auth.decorator import allow_unauthenticated
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from tornado import web
 
-from ..access import Action, Grant, InvalidScope, authorize
-from ..auth import GUEST_COOKIE, GuestUser, access_of
+from ..access import Action, Grant, InvalidScope
+from ..auth import GUEST_COOKIE, access_of, permissions_of, principal_of
 from ..rooms import DocumentRoom
 from .errors import JsonErrors
-from .guests import require_guest_access
-from .pages import PageMixin, editor_url, folder_url, render_page
+from .guests import require_access
+from .pages import PageMixin, editor_url, folder_url, login_url, render_page
 from .ready import ReadyMixin
 
 __all__ = ["routes"]
@@ -48,7 +47,7 @@ class Entry:
 
 
 def is_owner(user: Any) -> bool:
-    return user is not None and not isinstance(user, GuestUser)
+    return principal_of(user).is_owner
 
 
 def _scan(root: str, folder: str, listable: Any) -> list[tuple[Entry, str]]:
@@ -94,8 +93,7 @@ class HomeHandler(ReadyMixin, PageMixin, JupyterHandler):
         if user is None:
             if self.get_cookie(GUEST_COOKIE):  # a guest still waiting, refused or revoked
                 return self.redirect(self.base_url + "tandem/waiting")
-            next_url = urlencode({"next": self.request.uri or ""})
-            return self.redirect(f"{self.get_login_url()}?{next_url}")
+            return self.redirect(login_url(self))
         self.xsrf_token  # sets the _xsrf cookie the page's requests echo back
         if is_owner(user):
             return self.finish(
@@ -145,20 +143,7 @@ class OwnerPageHandler(ReadyMixin, PageMixin, JupyterHandler):
 async def _valid_grants(handler: Any) -> list[Grant]:
     """The current guest's grants that allow reading their scope now (through ``authorize``,
     so a revoked grant of the same invitation cancels them as everywhere else)."""
-    user = handler.current_user
-    access = access_of(handler)
-    if access is None or not isinstance(user, GuestUser) or user.principal is None:
-        return []
-    now = access.clock()
-    grants = await access.grants_for_session_hash(user.principal.id)
-    return [
-        g
-        for g in grants
-        if g.valid(now)
-        and authorize(
-            principal=user.principal, action=Action.READ, path=g.scope_path, grants=grants, now=now
-        )
-    ]
+    return permissions_of(handler).readable_grants()
 
 
 class FilesHandler(JsonErrors, ReadyMixin, APIHandler):
@@ -176,7 +161,7 @@ class FilesHandler(JsonErrors, ReadyMixin, APIHandler):
         if not is_owner(user):
             if path == "":
                 return self.finish(await self._shared_items())
-            await require_guest_access(self, path, "read")  # audits a denial; 403 for anything bad
+            await require_access(self, path, "read")  # audits the refusal; 403 for anything bad
         try:
             resolved = access.resolve(path)
         except InvalidScope as exc:
@@ -223,17 +208,11 @@ class FilesHandler(JsonErrors, ReadyMixin, APIHandler):
 
     async def _inside_grants(self, found: list[tuple[Entry, str]]) -> list[tuple[Entry, str]]:
         """Only the entries the guest may read, judged on their resolved paths."""
-        access = access_of(self)
-        user = self.current_user
-        assert access is not None and isinstance(user, GuestUser) and user.principal is not None
-        grants = await access.grants_for_session_hash(user.principal.id)
-        now = access.clock()
+        permissions = permissions_of(self)
         return [
             (entry, resolved)
             for entry, resolved in found
-            if authorize(
-                principal=user.principal, action=Action.READ, path=resolved, grants=grants, now=now
-            )
+            if permissions.decide(Action.READ, resolved)
         ]
 
     @staticmethod

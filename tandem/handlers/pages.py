@@ -11,9 +11,9 @@ from __future__ import annotations
 import html
 import os
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
-__all__ = ["PAGE_CSP", "PageMixin", "editor_url", "folder_url", "render_page"]
+__all__ = ["PAGE_CSP", "PageMixin", "editor_url", "folder_url", "login_url", "render_page"]
 
 PAGE_CSP = "; ".join(
     [
@@ -94,3 +94,13 @@ def editor_url(base_url: str, path: str) -> str:
 def folder_url(base_url: str, path: str) -> str:
     """The home page showing one folder."""
     return f"{base_url}tandem/" + (f"?path={quote(path, safe='/')}" if path else "")
+
+
+def login_url(handler: Any) -> str:
+    """Where to send someone who must log in, back to this page afterwards. As Tornado's
+    ``@authenticated`` does: ``next`` is added only to a login URL without a query (under
+    JupyterHub the login URL carries the OAuth ``state``, which already holds the page)."""
+    url = str(handler.get_login_url())
+    if "?" in url:
+        return url
+    return f"{url}?{urlencode({'next': handler.request.uri or ''})}"

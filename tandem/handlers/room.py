@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 import uuid
 from typing import Any
 
@@ -19,14 +18,14 @@ from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
-from ..access import AuditKind
-from ..auth import GuestUser, access_of
+from ..access import Action, AuditKind, LiveConnection, Principal
+from ..auth import TandemIdentityMixin, access_of, permissions_of, principal_of
 from ..documents.files import BadFile, FileGone
 from ..documents.model import UnsupportedDocument
 from ..identity import identity_of
 from ..protocol import ProtocolError
 from ..rooms import DocumentRoom, Room, RoomManager
-from .guests import guest_decision
+from .guests import audit_refusal, decide_access
 from .ready import ReadyMixin
 
 __all__ = ["RoomHandler"]
@@ -50,29 +49,39 @@ class RoomHandler(ReadyMixin, WebSocketMixin, WebSocketHandler, JupyterHandler):
         self.room: Room | None = None
         self.peer_id = uuid.uuid4().hex
         self.identity: dict[str, Any] = {}
-        self.can_write = False
-        self.access_expires_at: float | None = None
-        self.guest_session: str | None = None
-        self.guest_path: str | None = None
+        self.principal: Principal = Principal.anonymous()
+        self.live: LiveConnection | None = None
+        """This socket in the live registry: its principal and the end of each permission."""
+        self.joined_path: str | None = None
+        """The path whose join was audited (non-owners), so the leave is audited too."""
 
     @property
-    def max_message_size(self) -> int:  # type: ignore[override]
+    def max_message_size(self) -> int:
         return self._max_message_size
+
+    @property
+    def can_write(self) -> bool:
+        """Checked for every document update: ends at the write permission's own end."""
+        live = self.live
+        return live is not None and live.may(Action.WRITE, self._registry.clock())
+
+    @property
+    def principal_id(self) -> str:
+        return self.principal.id
+
+    @property
+    def _registry(self) -> Any:
+        return self.settings["tandem"].live
 
     @ws_authenticated
     @authorized
     async def get(self, *args: Any, **kwargs: Any) -> None:
         return await super().get(*args, **kwargs)
 
-    async def open(self, room_id: str) -> None:  # type: ignore[override]
+    async def open(self, room_id: str) -> None:
         self.set_nodelay(True)
-        user = self.current_user
-        if isinstance(user, GuestUser):
-            if not await self._admit_guest(user, room_id):
-                return
-        else:
-            self.can_write = bool(self.authorizer.is_authorized(self, user, "write", "contents"))
-            self.identity = identity_of(user, "owner" if self.can_write else "view")
+        if not await self._admit(room_id):
+            return
         try:
             room = await self.rooms.get(room_id)
         except FileGone as exc:
@@ -89,39 +98,75 @@ class RoomHandler(ReadyMixin, WebSocketMixin, WebSocketHandler, JupyterHandler):
         self.room = room
         room.join(self)
 
-    async def _admit_guest(self, user: GuestUser, room_id: str) -> bool:
-        """Scope and role of a guest for this room; closes the socket (4403) if none."""
-        parts = room_id.split(":", 2)
+    async def _admit(self, room_id: str) -> bool:
+        """The principal's permissions for this room, each with its own end, registered
+        as a live connection; closes the socket (4403) if it may not read. Whether it may
+        write is only asked (never audited): a refused write is audited when tried."""
+        user = self.current_user
+        self.principal = principal_of(user)
         path = None
-        if len(parts) == 3:
-            path = self.settings["file_id_manager"].get_path(parts[2])
-        if path is None:
-            self.close(4403, "not shared with you")
-            return False
-        allowed, expires, role = await guest_decision(self, path, "read")
-        if not allowed:
-            self.close(4403, "not shared with you")
-            return False
-        self.can_write = (await guest_decision(self, path, "write"))[0]
+        if self.principal.is_owner:
+            until: dict[Action, float | None] = {Action.READ: None}
+            if self.authorizer.is_authorized(self, user, "write", "contents"):
+                until[Action.WRITE] = None
+            role = "owner" if Action.WRITE in until else "view"
+        else:
+            parts = room_id.split(":", 2)
+            if len(parts) == 3:
+                path = self.settings["file_id_manager"].get_path(parts[2])
+            if path is None:
+                self.close(4403, "not shared with you")
+                return False
+            read = await decide_access(self, path, Action.READ)
+            if not read.allowed or read.role is None:
+                await audit_refusal(self, path, Action.READ, read, room=room_id[:64])
+                self.close(4403, "not shared with you")
+                return False
+            until = {Action.READ: read.until}
+            write = await decide_access(self, path, Action.WRITE)
+            if write.allowed:
+                until[Action.WRITE] = write.until
+            role = read.role.value
         self.identity = identity_of(user, role)
-        self.access_expires_at = expires
-        assert user.principal is not None
-        self.guest_session = user.principal.id
-        self.settings["tandem"].add_guest_peer(self.guest_session, self)
-        self._audit(AuditKind.ROOM_JOINED, path)
-        self.guest_path = path
+        provider = self.identity_provider
+        recheck = (
+            provider.revalidator(self)
+            if isinstance(provider, TandemIdentityMixin) and not self.principal.is_owner
+            else None
+        )
+        self.live = LiveConnection(self.peer_id, self.principal, path, until, self.close, recheck)
+        self._registry.add(self.live)
+        if path is not None and not await self._still_readable(path):
+            # Revoked between the handshake (grants loaded) and registration: the
+            # revocation could not see this socket yet.
+            self.close(4403, "Your access was revoked")
+            return False
+        if path is not None:
+            self._audit(AuditKind.ROOM_JOINED, path)
+            self.joined_path = path
         return True
+
+    async def _still_readable(self, path: str) -> bool:
+        """Read access on fresh grants (not those loaded with the identity)."""
+        access = access_of(self)
+        if access is None:
+            return False
+        try:
+            resolved = access.resolve(path)
+        except Exception:
+            return False
+        return bool(await access.authorize(self.principal, Action.READ, resolved))
 
     def _audit(self, kind: AuditKind, path: str) -> None:
         access = access_of(self)
-        if access is None or self.guest_session is None:
+        if access is None or self.principal.is_owner:
             return
         address = self.request.remote_ip
-        session = self.guest_session
+        session = self.principal.id
 
         async def record() -> None:
             await access.record(kind, session, path, address)
-            for grant in await access.grants_for_session_hash(session):
+            for grant in permissions_of(self).grants:
                 if grant.valid(access.clock()):
                     await access.touch(grant.id)
 
@@ -131,7 +176,8 @@ class RoomHandler(ReadyMixin, WebSocketMixin, WebSocketHandler, JupyterHandler):
         room = self.room
         if room is None:
             return
-        if self.access_expires_at is not None and time.time() >= self.access_expires_at:
+        live = self.live
+        if live is not None and live.ended(self._registry.clock()):
             return self.close(4403, "Your access expired")
         if isinstance(message, str):
             return self.close(1007, "text frames are not part of the protocol")
@@ -145,11 +191,11 @@ class RoomHandler(ReadyMixin, WebSocketMixin, WebSocketHandler, JupyterHandler):
             self.close(4500, "server error")
 
     def on_close(self) -> None:
-        if self.guest_session is not None:
-            self.settings["tandem"].remove_guest_peer(self.guest_session, self)
-            if self.guest_path is not None:
-                self._audit(AuditKind.ROOM_LEFT, self.guest_path)
-                self.guest_path = None
+        if self.live is not None:
+            self._registry.discard(self.live.key)
+        if self.joined_path is not None:
+            self._audit(AuditKind.ROOM_LEFT, self.joined_path)
+            self.joined_path = None
         room, self.room = self.room, None
         if room is not None:
             room.leave(self)

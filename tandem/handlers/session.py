@@ -14,7 +14,7 @@ from ..documents.model import UnsupportedDocument, kind_for
 from ..paths import InvalidPath, normalize_api_path, resolve_inside
 from ..rooms import RoomManager
 from .errors import JsonErrors
-from .guests import require_guest_access
+from .guests import require_access
 from .ready import ReadyMixin, json_object
 
 __all__ = ["SessionHandler"]
@@ -40,7 +40,7 @@ class SessionHandler(JsonErrors, ReadyMixin, APIHandler):
             resolve_inside(self.settings.get("server_root_dir", "."), path)
         except (UnsupportedDocument, InvalidPath) as exc:
             raise web.HTTPError(400, str(exc)) from exc
-        await require_guest_access(self, path, "read")
+        await require_access(self, path, "read")
         cm = self.contents_manager
         if not await ensure_async(cm.file_exists(path)):
             raise web.HTTPError(404, f"file {path!r} does not exist")

@@ -14,7 +14,7 @@ from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
 from ..access import InvalidRequest
-from ..auth import GuestUser, access_of
+from ..auth import access_of, principal_of
 from .errors import ApiError, JsonErrors, sharing_error
 from .ready import ReadyMixin, json_object
 
@@ -39,7 +39,7 @@ class OwnerHandler(JsonErrors, ReadyMixin, APIHandler):
     def owner_only(self) -> Any:
         if self.current_user is None:
             raise web.HTTPError(403)
-        if isinstance(self.current_user, GuestUser):
+        if not principal_of(self.current_user).is_owner:
             raise web.HTTPError(403, "owner only")
         access = access_of(self)
         if access is None:
@@ -55,7 +55,7 @@ class OwnerHandler(JsonErrors, ReadyMixin, APIHandler):
         return sharing_error(exc, root, self.request.body, access) or super().describe(status, exc)
 
     def close_sessions(self, sessions: list[str]) -> None:
-        self.settings["tandem"].close_guests(sessions)
+        self.settings["tandem"].close_connections(sessions)
 
 
 class InvitationsHandler(OwnerHandler):
@@ -67,6 +67,10 @@ class InvitationsHandler(OwnerHandler):
     @web.authenticated
     async def post(self) -> None:
         access = self.owner_only()
+        if not self.settings["tandem"].allow_link_guests:
+            raise web.HTTPError(
+                403, "sharing by link is turned off here (TandemApp.allow_link_guests)"
+            )
         data = self.body()
         allowed = {
             "path",
@@ -90,7 +94,7 @@ class InvitationsHandler(OwnerHandler):
             anonymous_allowed=bool(data.get("anonymous_allowed", False)),
             label=str(data.get("label", "")),
         )
-        link = f"{self.request.protocol}://{self.request.host}{self.base_url}tandem/join/{code}"
+        link = self.settings["tandem"].join_link(self, code)
         self.set_status(201)
         reply = {"invitation": _plain(invitation), "code": code, "link": link}
         if runs is not None:

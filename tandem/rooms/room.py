@@ -66,7 +66,11 @@ class Peer(Protocol):
 
     peer_id: str
     identity: dict[str, Any]
-    can_write: bool
+
+    @property
+    def can_write(self) -> bool:
+        """Asked for every document update (a permission can end while connected)."""
+        ...
 
     def send(self, message: bytes) -> None: ...
 
@@ -189,6 +193,8 @@ class Room:
             peer.send(encode_sync(SyncType.STEP2, reply))
         elif sync_type in (SyncType.STEP2, SyncType.UPDATE):
             if not peer.can_write:
+                if payload == EMPTY_UPDATE:
+                    return  # a sync reply that changes nothing: no write was attempted
                 self.dropped_updates += 1
                 self.log.warning(
                     "dropped update from read-only peer %s in %s", peer.peer_id, self.room_id

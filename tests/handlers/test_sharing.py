@@ -124,9 +124,66 @@ async def test_view_guest_cannot_change_the_document(server, guest):
 
     async def denial_audited():
         status, body = await server.arequest("GET", "/tandem/api/audit?kind=access_denied")
-        assert status == 200 and any(e["path"] == "demo.ipynb" for e in body["events"])
+        assert status == 200
+        # Exactly the refused write: joining (which asks whether they may write) audits nothing.
+        assert [(e["path"], e["detail"]["action"]) for e in body["events"]] == [
+            ("demo.ipynb", "write")
+        ]
+        assert body["events"][0]["detail"]["reason"] == "document update from a read-only peer"
 
     await eventually(denial_audited)
+    for p in (peer, owner, fresh):
+        await p.close()
+
+
+async def test_a_view_guest_joining_audits_no_denial(server, guest):
+    invite = await share(server, role="view")
+    await guest.join(invite["link"])
+    peer = await guest.peer("demo.ipynb")
+    state = await guest.http.get("/tandem/api/execution/state/demo.ipynb")
+    assert state.status_code == 200 and state.json()["can_run"] is False  # asked, not tried
+
+    async def joined_audited():
+        status, body = await server.arequest("GET", "/tandem/api/audit?kind=room_joined")
+        assert status == 200 and len(body["events"]) == 1
+
+    await eventually(joined_audited)
+    status, body = await server.arequest("GET", "/tandem/api/audit?kind=access_denied")
+    assert status == 200 and body["events"] == []
+    await peer.close()
+
+
+async def test_write_ends_with_the_edit_grant_while_a_view_grant_remains(server, guest):
+    """Attack: edit for 5 s and view for a day, one browser. Once the edit grant has ended,
+    the open socket's updates are dropped; it stays open for reading."""
+    view = await share(server, role="view")
+    edit = await share(server, role="edit", expires_in=5)
+    await guest.join(view["link"])
+    await guest.join(edit["link"])
+    status, grants = await server.arequest("GET", "/tandem/api/grants")
+    assert status == 200 and len({g["guest_session_id"] for g in grants["grants"]}) == 1
+    owner = await YPeer.open(server, "demo.ipynb")
+    peer = await guest.peer("demo.ipynb")
+    source: Text = peer.notebook.ycells[1]["source"]
+    source += "\n# while allowed"
+    await eventually(lambda: "while allowed" in str(owner.notebook.ycells[1]["source"]))
+    await eventually(
+        lambda: time.time() > edit["invitation"]["expires_at"] + 0.2, timeout=10, interval=0.2
+    )
+    source += "\n# after the edit grant ended"
+    marker: Text = owner.notebook.ycells[0]["source"]
+    marker += " (owner)"
+    await eventually(lambda: str(peer.notebook.ycells[0]["source"]).endswith("(owner)"))
+    assert not peer.closed.is_set()  # still reading
+
+    async def refusal_audited():
+        status, body = await server.arequest("GET", "/tandem/api/audit?kind=access_denied")
+        assert [e["detail"]["reason"] for e in body["events"]] == ["write access ended"]
+
+    await eventually(refusal_audited)
+    fresh = await YPeer.open(server, "demo.ipynb")
+    assert "after the edit grant ended" not in str(fresh.notebook.ycells[1]["source"])
+    assert "after the edit grant ended" not in str(owner.notebook.ycells[1]["source"])
     for p in (peer, owner, fresh):
         await p.close()
 
@@ -247,3 +304,14 @@ async def test_guest_cannot_open_another_file_by_its_id(server, guest, root):
     )
     await eventually(lambda: global_room.closed.is_set())
     assert global_room.close_code == 4403
+
+
+async def test_link_guests_can_be_turned_off(root, tmp_path):
+    args = [*FAST, "--TandemApp.allow_link_guests=False"]
+    async with TandemServer(root, tmp_path / "state", args=args) as server:
+        status, _ = await server.arequest(
+            "POST", "/tandem/api/invitations", {"path": "demo.ipynb", "role": "edit"}
+        )
+        assert status == 403
+        status, listing = await server.arequest("GET", "/tandem/api/invitations")
+        assert listing["invitations"] == []

@@ -1,5 +1,6 @@
 // Requests to Tandem's JSON APIs from its own pages: same origin, the login cookie, and
-// the X-XSRFToken header (the `_xsrf` cookie) on every request that changes something.
+// the X-XSRFToken header (the `_xsrf` cookie) on every request (JupyterHub's single-user
+// server wants it on cookie-authenticated GETs too).
 
 import { errorOf, xsrfToken } from "../shared/api";
 
@@ -17,7 +18,8 @@ export function baseUrl(): string {
 
 export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { Accept: "application/json" };
-  if (method !== "GET") headers["X-XSRFToken"] = xsrfToken();
+  const xsrf = xsrfToken();
+  if (xsrf) headers["X-XSRFToken"] = xsrf;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const response = await fetch(baseUrl() + path, {
     method,

@@ -5,7 +5,8 @@ export interface JsonResponse<T = unknown> {
   body: T;
 }
 
-/** The `_xsrf` cookie, which Jupyter expects back in `X-XSRFToken` on every POST/PUT/DELETE. */
+/** The `_xsrf` cookie, which Jupyter expects back in `X-XSRFToken` on every POST/PUT/DELETE
+ * (and, under JupyterHub, on cookie-authenticated GETs too). */
 export function xsrfToken(cookie: string = typeof document === "undefined" ? "" : document.cookie): string {
   for (const part of cookie.split(";")) {
     const [name, ...rest] = part.trim().split("=");
@@ -30,7 +31,10 @@ export async function requestJson<T = any>(
   body?: unknown,
 ): Promise<JsonResponse<T>> {
   const headers: Record<string, string> = { Accept: "application/json" };
-  if (method !== "GET") headers["X-XSRFToken"] = xsrfToken();
+  // Sent on every method: JupyterHub's single-user server refuses cookie-authenticated
+  // GETs without it; elsewhere it is harmless on a same-origin request.
+  const xsrf = xsrfToken();
+  if (xsrf) headers["X-XSRFToken"] = xsrf;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const response = await fetch(url, {
     method,
