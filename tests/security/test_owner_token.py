@@ -19,6 +19,7 @@ from jupyter_server.auth.identity import User
 
 from tandem.auth import GuestUser
 from tandem.credentials import keep_to_owner
+from tandem.hub.identity import HubUser, hub_principal
 from tandem.testing import TandemServer
 from tests.conftest import FAST
 from tests.handlers.test_sharing import Guest, share
@@ -164,7 +165,5 @@ def test_page_config_keeps_the_token_for_the_owner_only():
     assert config_for(GuestUser(username="guest-1")) == {"token": "", "earlier_hook": True}
     assert config_for(None)["token"] == ""
 
-    class OtherUser(User):  # e.g. a hub user: neither owner nor guest
-        pass
-
-    assert config_for(OtherUser(username="someone"))["token"] == ""
+    hub_user = HubUser(username="bob", principal=hub_principal({"name": "bob"}))
+    assert config_for(hub_user)["token"] == ""  # another hub user: neither owner nor guest
