@@ -17,7 +17,7 @@ from typing import Any
 from jupyter_server.auth.decorator import authorized, ws_authenticated
 from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
-from tornado.websocket import WebSocketClosedError, WebSocketHandler
+from tornado.websocket import WebSocketHandler
 
 from ..access import AuditKind
 from ..auth import GuestUser, access_of
@@ -28,6 +28,7 @@ from ..protocol import ProtocolError
 from ..rooms import DocumentRoom, Room, RoomManager
 from .guests import guest_decision
 from .ready import ReadyMixin
+from .send_queue import SendLimits, SendQueue
 
 __all__ = ["RoomHandler"]
 
@@ -54,6 +55,7 @@ class RoomHandler(ReadyMixin, WebSocketMixin, WebSocketHandler, JupyterHandler):
         self.access_expires_at: float | None = None
         self.guest_session: str | None = None
         self.guest_path: str | None = None
+        self._outbox = SendQueue(self, self.settings.get("tandem_send_limits") or SendLimits())
 
     @property
     def max_message_size(self) -> int:  # type: ignore[override]
@@ -156,17 +158,24 @@ class RoomHandler(ReadyMixin, WebSocketMixin, WebSocketHandler, JupyterHandler):
             if not room.peers:
                 self.rooms.schedule_eviction(room)
 
-    # -- Peer protocol ---------------------------------------------------------------
+    # -- Peer protocol: the send path ------------------------------------------------
+
+    @property
+    def principal(self) -> str:
+        """Who this connection speaks for (awareness client ids are bound to it)."""
+        if self.guest_session is not None:
+            return f"guest:{self.guest_session}"
+        return f"user:{self.identity.get('username', '')}"
 
     def send(self, message: bytes) -> None:
-        if self.ws_connection is None or self.ws_connection.is_closing():
-            return
-        try:
-            sent = self.write_message(message, binary=True)
-        except WebSocketClosedError:
-            return
-        # A socket that closes mid-write fails the write's future; nobody else reads it.
-        sent.add_done_callback(_ignore_closed)
+        """Queue a document or sync frame. Never dropped: a peer whose unsent backlog
+        passes the limit is closed (4408) and resyncs when its client reconnects."""
+        self._outbox.send(message, presence=False)
+
+    def send_presence(self, message: bytes) -> None:
+        """Queue an awareness frame; dropped while this peer is behind (it is sent the
+        states it missed once it has caught up)."""
+        self._outbox.send(message, presence=True)
 
     def close(self, code: int | None = None, reason: str | None = None) -> None:
         super().close(code, reason)
@@ -185,8 +194,3 @@ def _session_reason(reason: str, session_id: str, error: str) -> str:
     if room_left > 0 and error:
         payload["errorReason"] = error.encode()[:room_left].decode("utf-8", "ignore")
     return json.dumps(payload, separators=(",", ":"))
-
-
-def _ignore_closed(future: Any) -> None:
-    if not future.cancelled():
-        future.exception()
