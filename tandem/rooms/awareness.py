@@ -5,8 +5,8 @@ Rules:
   connection first announced it, for as long as the room lives: after that connection
   dropped only the same principal may take the id up again (a reconnecting tab), so
   nobody can publish a state under another person's client id;
-- a state is accepted only if its clock is newer than the one held (a reconnect of the
-  same principal may restart its clock);
+- a state is accepted only if its clock is newer than the one held (a principal taking
+  up its id again after its connection dropped may restart the clock);
 - the ``user`` field of every accepted state is replaced with the owner's
   authenticated identity, so nobody can appear under another name or colour;
 - limits: one state's JSON size, client ids per connection and states per room;
@@ -127,8 +127,8 @@ class AwarenessRegistry:
                     continue
             elif held.principal != principal:
                 continue
-            elif held.peer_id == peer_id and entry.clock <= held.clock:
-                continue
+            elif entry.clock <= held.clock:
+                continue  # not newer (e.g. another tab of the same person echoing it)
             state = None if entry.state is None else {**entry.state, "user": identity}
             was_live = held is not None and held.state is not None
             self._held[entry.client_id] = _Held(
