@@ -18,7 +18,7 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
-from tornado.iostream import StreamClosedError
+from tornado.iostream import IOStream, StreamClosedError
 from tornado.websocket import WebSocketClosedError
 
 __all__ = ["BEHIND_CLOSE_CODE", "SendLimits", "SendQueue"]
@@ -93,9 +93,9 @@ class SendQueue:
         self._queued += len(message)
         if not self._scheduled:
             self._scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush)
+            _schedule(self)
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
         self._scheduled = False
         messages, self._messages = self._messages, []
         self._queued = 0
@@ -111,11 +111,48 @@ class SendQueue:
                 except WebSocketClosedError:
                     return
             return
-        data = b"".join(part for m in messages for part in (_frame_header(len(m)), m))
+        if len(messages) == 1:
+            data = _frame_header(len(messages[0])) + messages[0]
+        else:
+            data = b"".join(part for m in messages for part in (_frame_header(len(m)), m))
+        stream = conn.stream
+        if type(stream) is IOStream and not stream.writing() and stream.socket is not None:
+            # Nothing buffered, no TLS: hand the bytes to the kernel (Tornado's write
+            # path costs a future and buffer bookkeeping per call); only what the
+            # socket does not take now goes through the stream's buffer, in order.
+            try:
+                sent = stream.socket.send(data)
+            except BlockingIOError:
+                sent = 0
+            except OSError:
+                return  # the stream notices the broken socket on its next read
+            if sent == len(data):
+                return
+            data = data[sent:]
         try:
-            conn.stream.write(data)  # its future logs nothing if the socket closes
+            stream.write(data)  # its future logs nothing if the socket closes
         except StreamClosedError:
             pass
+
+
+_due: list[SendQueue] = []
+
+
+def _schedule(queue: SendQueue) -> None:
+    """Flush every queue with frames once per turn of the event loop, in one callback."""
+    if not _due:
+        asyncio.get_running_loop().call_soon(_flush_due)
+    _due.append(queue)
+
+
+def _flush_due() -> None:
+    due = list(_due)
+    _due.clear()
+    for queue in due:
+        try:
+            queue.flush()
+        except Exception:  # one broken socket never stops the others' frames
+            log.exception("could not flush a room socket")
 
 
 def _ignore_closed(future: Any) -> None:
