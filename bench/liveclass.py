@@ -376,6 +376,49 @@ def table(results: dict[str, list[dict[str, Any]]]) -> str:
     return "\n".join(lines)
 
 
+async def sync_and_fanout(kinds: list[Any], workdir: Path) -> dict[str, Any]:
+    """bench/run.py's cold sync (10, 500, 2000 cells) and fan-out (2, 10, 50 peers at 50
+    and 200 edits/s, two rounds) for the same servers, side by side."""
+    from dataclasses import replace
+
+    from run import FULL, Server, bench_cold, bench_fanout, make_notebook
+
+    profile = replace(FULL, cold_sizes=[10, 500, 2000])
+    notebooks = {}
+    for size in profile.cold_sizes:
+        notebooks[size] = workdir / f"template-{size}.ipynb"
+        make_notebook(notebooks[size], size)
+    servers = [Server(kind, workdir, "run") for kind in kinds]
+    try:
+        for server in servers:
+            shutil.copy(notebooks[10], server.root / "warm.ipynb")
+            await server.start()
+            from tandem.testing import YPeer
+
+            await (await YPeer.open(server.harness, "warm.ipynb")).close()
+        cold = await bench_cold(servers, profile, notebooks)
+        fanout = await bench_fanout(servers, profile)
+    finally:
+        for server in servers:
+            await server.stop(kill=True)
+    return {"cold_sync": cold, "fanout": fanout}
+
+
+def sync_table(results: dict[str, Any]) -> str:
+    names = list(results["cold_sync"])
+    lines = ["| measure | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    for size in results["cold_sync"][names[0]]:
+        values = [f"{results['cold_sync'][n][size]['median_ms']:.0f}" for n in names]
+        lines.append(f"| cold sync {size} cells, median ms | " + " | ".join(values) + " |")
+    for key in results["fanout"][names[0]]:
+        values = []
+        for n in names:
+            row = results["fanout"][n][key]
+            values.append(f"p50 {row['p50_ms']:.1f} / p99 {row['p99_ms']:.1f}, lost {row['lost']}")
+        lines.append(f"| fan-out {key} | " + " | ".join(values) + " |")
+    return "\n".join(lines)
+
+
 async def main_async(args: argparse.Namespace) -> int:
     from run import ensure_reference, log, reference_kind, tandem_kind
 
@@ -392,6 +435,13 @@ async def main_async(args: argparse.Namespace) -> int:
     load = os.getloadavg()
     started = time.perf_counter()
     try:
+        if args.sync_and_fanout:
+            log("== cold sync and fan-out (bench/run.py's measurements)")
+            sync = await sync_and_fanout([kind for kind, _ in kinds], workdir)
+            (BENCH / "results").mkdir(exist_ok=True)
+            (BENCH / "results" / "liveclass-sync.json").write_text(json.dumps(sync, indent=2))
+            print(sync_table(sync))
+            return 0
         for viewers in sorted(set(args.viewers) | set(args.reference_viewers)):
             for kind, sizes in kinds:
                 if viewers not in sizes:
@@ -447,6 +497,11 @@ def main() -> int:
     parser.add_argument("--tandem-args", default="", help="extra Tandem options")
     parser.add_argument("--timeout", type=float, default=240.0, help="bound per configuration")
     parser.add_argument("--workdir", help="where the servers' folders go")
+    parser.add_argument(
+        "--sync-and-fanout",
+        action="store_true",
+        help="instead: bench/run.py's cold sync (up to 2000 cells) and fan-out, side by side",
+    )
     return asyncio.run(main_async(parser.parse_args()))
 
 
