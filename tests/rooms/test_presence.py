@@ -194,3 +194,26 @@ async def test_a_reader_that_falls_behind_is_closed_and_nobody_waits_for_it(root
         assert not watcher.closed.is_set()
         await author.close()
         await watcher.close()
+
+
+async def test_a_state_not_renewed_expires(root, tmp_path):
+    """As in y-protocols: a state its client stopped renewing is announced as gone."""
+    args = [*FAST, "--TandemApp.awareness_outdated_after=1"]
+    async with TandemServer(root, tmp_path / "state", args=args) as server:
+        silent = await YPeer.open(server, "demo.ipynb")
+        active = await YPeer.open(server, "demo.ipynb")
+        observer = await YPeer.open(server, "demo.ipynb")
+        await silent.set_awareness({"cursor": 1})
+        await eventually(lambda: silent.doc.client_id in observer.awareness)
+        deadline = time.monotonic() + 4
+        while time.monotonic() < deadline:  # the active peer renews its state
+            await active.set_awareness({"cursor": 2})
+            await asyncio.sleep(0.3)
+        assert observer.awareness.get(silent.doc.client_id) is None
+        assert observer.awareness[active.doc.client_id]["cursor"] == 2
+        assert not silent.closed.is_set()
+        late = await YPeer.open(server, "demo.ipynb")
+        await eventually(lambda: active.doc.client_id in late.awareness)
+        assert silent.doc.client_id not in late.awareness
+        for peer in (silent, active, observer, late):
+            await peer.close()
