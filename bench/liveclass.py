@@ -243,7 +243,7 @@ async def run_class(kind: Any, viewers: int, seconds: float, workdir: Path) -> d
         storm_session = await server.harness.session("storm.ipynb")
         storm_room = f"{storm_session['format']}:{storm_session['type']}:{storm_session['fileId']}"
         headers = dict(server.harness.headers)
-        if kind.name == "tandem":
+        if kind.name.startswith("tandem"):
             cookie = await guest_cookie(server, "liveclass.ipynb")
             headers = {"Cookie": cookie, "Origin": server.harness.http_url}
         presenter = await LeanPeer.open(server.harness, "liveclass.ipynb", doc=Doc())
@@ -319,7 +319,7 @@ async def run_class(kind: Any, viewers: int, seconds: float, workdir: Path) -> d
         )
         # The join storm: the live viewers leave, V newcomers join the 500-cell notebook.
         storm_presenter = await LeanPeer.open(server.harness, "storm.ipynb")
-        if kind.name == "tandem":
+        if kind.name.startswith("tandem"):
             storm_cookie = await guest_cookie(server, "storm.ipynb")
             headers = {"Cookie": storm_cookie, "Origin": server.harness.http_url}
         at = time.perf_counter() + 2.0
@@ -419,6 +419,22 @@ def sync_table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def baseline_kind(rev: str, args: list[str]) -> Any:
+    """Tandem as of git revision ``rev`` (its ``tandem/`` package exported to a temporary
+    folder put first on the server's path), to compare before and after in one run."""
+    import subprocess
+
+    from run import Kind
+
+    folder = Path(tempfile.mkdtemp(prefix="tandem-baseline-"))
+    archive = subprocess.run(
+        ["git", "-C", str(BENCH.parent), "archive", rev, "tandem"], check=True, capture_output=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    command = ["env", f"PYTHONPATH={folder}", sys.executable, "-m", "tandem"]
+    return Kind(f"tandem@{rev[:10]}", command, ["--TandemApp.room_evict_delay=1"], list(args))
+
+
 async def main_async(args: argparse.Namespace) -> int:
     from run import ensure_reference, log, reference_kind, tandem_kind
 
@@ -427,6 +443,8 @@ async def main_async(args: argparse.Namespace) -> int:
         kind = tandem_kind()
         kind.args = args.tandem_args.split()
         kinds.append((kind, args.viewers))
+        if args.baseline:
+            kinds.append((baseline_kind(args.baseline, kind.args), args.viewers))
     if args.only in (None, "reference"):
         ensure_reference()
         kinds.append((reference_kind(), args.reference_viewers))
@@ -497,6 +515,11 @@ def main() -> int:
     parser.add_argument("--tandem-args", default="", help="extra Tandem options")
     parser.add_argument("--timeout", type=float, default=240.0, help="bound per configuration")
     parser.add_argument("--workdir", help="where the servers' folders go")
+    parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        help="also run Tandem as of git revision REV (e.g. main), in the same run",
+    )
     parser.add_argument(
         "--sync-and-fanout",
         action="store_true",
