@@ -444,7 +444,7 @@ async def main_async(args: argparse.Namespace) -> int:
         kind.args = args.tandem_args.split()
         kinds.append((kind, args.viewers))
         if args.baseline:
-            kinds.append((baseline_kind(args.baseline, kind.args), args.viewers))
+            kinds.append((baseline_kind(args.baseline, kind.args), args.baseline_viewers))
     if args.only in (None, "reference"):
         ensure_reference()
         kinds.append((reference_kind(), args.reference_viewers))
@@ -460,7 +460,10 @@ async def main_async(args: argparse.Namespace) -> int:
             (BENCH / "results" / "liveclass-sync.json").write_text(json.dumps(sync, indent=2))
             print(sync_table(sync))
             return 0
-        for viewers in sorted(set(args.viewers) | set(args.reference_viewers)):
+        every = set(args.viewers) | set(args.reference_viewers)
+        if args.baseline:
+            every |= set(args.baseline_viewers)
+        for viewers in sorted(every):
             for kind, sizes in kinds:
                 if viewers not in sizes:
                     continue
@@ -509,6 +512,13 @@ def main() -> int:
         nargs="*",
         default=[50, 100],
         help="class sizes for the reference (it breaks past 100 viewers; default 50 100)",
+    )
+    parser.add_argument(
+        "--baseline-viewers",
+        type=int,
+        nargs="*",
+        default=[50, 100, 200],
+        help="class sizes for --baseline (default 50 100 200)",
     )
     parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per size")
     parser.add_argument("--only", choices=["tandem", "reference"])
