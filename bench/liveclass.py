@@ -228,7 +228,11 @@ def stats(values: list[float]) -> dict[str, float]:
     }
 
 
-async def run_class(kind: Any, viewers: int, seconds: float, workdir: Path) -> dict[str, Any]:
+async def run_class(
+    kind: Any, viewers: int, seconds: float, workdir: Path, result: dict[str, Any]
+) -> dict[str, Any]:
+    """Fills ``result`` as it goes, so a configuration that breaks part way (the
+    reference past 100 viewers) still reports what it measured."""
     from run import Server, log, make_notebook, paced_edits
 
     server = Server(kind, workdir, f"class-{viewers}")
@@ -236,7 +240,6 @@ async def run_class(kind: Any, viewers: int, seconds: float, workdir: Path) -> d
     make_notebook(server.root / "storm.ipynb", 500, seed="-storm")
     await server.start()
     workers: list[Worker] = []
-    result: dict[str, Any] = {"viewers": viewers}
     try:
         session = await server.harness.session("liveclass.ipynb")
         room = f"{session['format']}:{session['type']}:{session['fileId']}"
@@ -361,11 +364,14 @@ def table(results: dict[str, list[dict[str, Any]]]) -> str:
     ]
     for name, rows in results.items():
         for row in rows:
-            if "error" in row:
+            if "latency_ms" not in row:
                 lines.append(f"| {name} | {row['viewers']} | {row['error']} | | | | | |")
                 continue
-            lat, storm = row["latency_ms"], row["storm"]
-            failed = f" (failed {storm['failed']})" if storm["failed"] else ""
+            lat = row["latency_ms"]
+            storm = row.get("storm") or {"p50": math.nan, "p95": math.nan, "max": math.nan}
+            failed = f" (failed {storm['failed']})" if storm.get("failed") else ""
+            if "storm" not in row:
+                failed = f" ({row.get('error', 'not run')})"
             lines.append(
                 f"| {name} | {row['viewers']} | {lat['p50']:.1f} / {lat['p95']:.1f} / "
                 f"{lat['p99']:.1f} / {lat['max']:.0f} | {row['missing']} | "
@@ -468,13 +474,14 @@ async def main_async(args: argparse.Namespace) -> int:
                 if viewers not in sizes:
                     continue
                 log(f"== {kind.name}, {viewers} viewers")
+                row: dict[str, Any] = {"viewers": viewers}
                 try:
-                    row = await asyncio.wait_for(
-                        run_class(kind, viewers, args.seconds, workdir), args.timeout
+                    await asyncio.wait_for(
+                        run_class(kind, viewers, args.seconds, workdir, row), args.timeout
                     )
                 except Exception as exc:  # a broken configuration is a result too
                     log(f"  {kind.name} V={viewers} failed: {exc!r}")
-                    row = {"viewers": viewers, "error": f"failed: {type(exc).__name__}"}
+                    row["error"] = f"failed: {type(exc).__name__}"
                 results.setdefault(kind.name, []).append(row)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
