@@ -337,6 +337,7 @@ class TandemApp(ExtensionApp):
         if room_id == GLOBAL_AWARENESS:
             room = Room(room_id, self.log)
             room.configure_presence(self.presence_settings)
+            room.shows_viewer_count = False  # JupyterLab lists this room's states as people
             return room
         if room_id.count(":") < 2:
             raise UnsupportedDocument(f"unknown room {room_id[:64]!r}")

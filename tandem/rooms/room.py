@@ -88,6 +88,8 @@ class Room:
         self._awareness_timer: asyncio.TimerHandle | None = None
         self._viewers_shown = 0
         self._viewer_count_clock = 0
+        self.shows_viewer_count = True
+        """Whether viewers are sent the server's count of viewers (client id 0)."""
         self._last_expiry = 0.0
         self._step2_cache: tuple[bytes, bytes, bytes] | None = None
         self.dropped_updates = 0
@@ -147,7 +149,7 @@ class Room:
         """Every state ``peer`` may see, as one awareness message (None if there is none)."""
         audience = self._audience(peer)
         states = self.awareness.states(audience)
-        if audience is Audience.EDITORS_ONLY:
+        if audience is Audience.EDITORS_ONLY and self.shows_viewer_count:
             states.append(self._viewer_count_entry(self.awareness.viewer_count()))
         return encode_awareness(states) if states else None
 
@@ -186,7 +188,7 @@ class Room:
         if self.presence.policy is PresencePolicy.BY_ROLE:
             shown = [c for c in changes if not self.awareness.is_viewer_entry(c.client_id)]
             viewers = self.awareness.viewer_count()
-            if viewers != self._viewers_shown:
+            if viewers != self._viewers_shown and self.shows_viewer_count:
                 self._viewers_shown = viewers
                 self._viewer_count_clock += 1
                 shown.append(self._viewer_count_entry(viewers))
