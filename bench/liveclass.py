@@ -229,7 +229,12 @@ def stats(values: list[float]) -> dict[str, float]:
 
 
 async def run_class(
-    kind: Any, viewers: int, seconds: float, workdir: Path, result: dict[str, Any]
+    kind: Any,
+    viewers: int,
+    seconds: float,
+    workdir: Path,
+    result: dict[str, Any],
+    guests: bool = True,
 ) -> dict[str, Any]:
     """Fills ``result`` as it goes, so a configuration that breaks part way (the
     reference past 100 viewers) still reports what it measured."""
@@ -246,7 +251,8 @@ async def run_class(
         storm_session = await server.harness.session("storm.ipynb")
         storm_room = f"{storm_session['format']}:{storm_session['type']}:{storm_session['fileId']}"
         headers = dict(server.harness.headers)
-        if kind.name.startswith("tandem"):
+        guests = guests and kind.name.startswith("tandem")
+        if guests:
             cookie = await guest_cookie(server, "liveclass.ipynb")
             headers = {"Cookie": cookie, "Origin": server.harness.http_url}
         presenter = await LeanPeer.open(server.harness, "liveclass.ipynb", doc=Doc())
@@ -322,7 +328,7 @@ async def run_class(
         )
         # The join storm: the live viewers leave, V newcomers join the 500-cell notebook.
         storm_presenter = await LeanPeer.open(server.harness, "storm.ipynb")
-        if kind.name.startswith("tandem"):
+        if guests:
             storm_cookie = await guest_cookie(server, "storm.ipynb")
             headers = {"Cookie": storm_cookie, "Origin": server.harness.http_url}
         at = time.perf_counter() + 2.0
@@ -477,7 +483,10 @@ async def main_async(args: argparse.Namespace) -> int:
                 row: dict[str, Any] = {"viewers": viewers}
                 try:
                     await asyncio.wait_for(
-                        run_class(kind, viewers, args.seconds, workdir, row), args.timeout
+                        run_class(
+                            kind, viewers, args.seconds, workdir, row, not args.token_viewers
+                        ),
+                        args.timeout,
                     )
                 except Exception as exc:  # a broken configuration is a result too
                     log(f"  {kind.name} V={viewers} failed: {exc!r}")
@@ -526,6 +535,12 @@ def main() -> int:
         nargs="*",
         default=[50, 100, 200],
         help="class sizes for --baseline (default 50 100 200)",
+    )
+    parser.add_argument(
+        "--token-viewers",
+        action="store_true",
+        help="Tandem's viewers use the owner's token instead of a view link (no roles, "
+        "no guest admission or audit)",
     )
     parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per size")
     parser.add_argument("--only", choices=["tandem", "reference"])
