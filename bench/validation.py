@@ -21,7 +21,7 @@ from pycrdt import Doc, Text
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import percentile  # noqa: E402
+from stats import percentile  # noqa: E402
 
 from tandem.documents.model import new_document  # noqa: E402
 from tandem.documents.updates import inspect_update  # noqa: E402

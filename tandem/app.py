@@ -24,6 +24,7 @@ from .handlers import execution as execution_api
 from .handlers import join as join_pages
 from .handlers import owner as owner_pages
 from .handlers.room import GLOBAL_AWARENESS
+from .handlers.send_queue import SendLimits
 from .handlers.sharing import (
     AuditHandler,
     GrantHandler,
@@ -32,6 +33,7 @@ from .handlers.sharing import (
     InvitationsHandler,
 )
 from .rooms import DocumentRoom, Room, RoomManager, RoomSettings
+from .rooms.awareness import AwarenessLimits, PresencePolicy, PresenceSettings
 from .rooms.room import WriteLimits
 from .store import SQLiteStore
 from .ydoc_shim import YDocShim
@@ -228,6 +230,48 @@ class TandemApp(ExtensionApp):
     under_hub = False
     """Whether Tandem's hub identity provider was installed (started by JupyterHub)."""
 
+    presence_policy = Enum(
+        ["by-role", "everyone"],
+        "by-role",
+        config=True,
+        help="Who sees whose presence (cursor, selection). 'by-role': viewers see the "
+        "presenter's, editors' and owner's states and a count of viewers, others see "
+        "everyone; 'everyone': everyone sees everyone.",
+    )
+    awareness_tick = Float(
+        0.05,
+        config=True,
+        help="Seconds awareness changes are gathered and relayed as one message per room.",
+    )
+    awareness_max_state_bytes = Int(
+        8192,
+        config=True,
+        help="Largest awareness state (its JSON), in bytes; a larger one closes the socket (1007).",
+    )
+    awareness_max_ids_per_connection = Int(
+        8, config=True, help="Awareness client ids one connection may publish states for."
+    )
+    awareness_max_states_per_room = Int(
+        2000, config=True, help="Awareness states one room holds; more are ignored."
+    )
+    awareness_outdated_after = Float(
+        30.0,
+        config=True,
+        help="Seconds after which an awareness state that was not renewed expires (0: never).",
+    )
+    max_send_backlog = Int(
+        16 * 1024 * 1024,
+        config=True,
+        help="Unsent bytes a room socket may fall behind by before it is closed (4408) so "
+        "its client reconnects and resyncs.",
+    )
+    presence_send_backlog = Int(
+        256 * 1024,
+        config=True,
+        help="Unsent bytes past which awareness frames to a room socket are dropped until "
+        "it catches up.",
+    )
+
     def initialize_settings(self) -> None:
         path = self.db_path or os.path.join(jupyter_data_dir(), "tandem", "tandem.sqlite")
         self.store = SQLiteStore(path, synchronous=self.sqlite_synchronous)
@@ -256,6 +300,19 @@ class TandemApp(ExtensionApp):
             poll_interval=self.file_poll_interval,
             compact_updates=self.compact_updates,
             compact_age=self.compact_age,
+        )
+        self.presence_settings = PresenceSettings(
+            policy=PresencePolicy(self.presence_policy),
+            tick=self.awareness_tick,
+            outdated_after=self.awareness_outdated_after,
+            limits=AwarenessLimits(
+                max_state_bytes=self.awareness_max_state_bytes,
+                max_ids_per_peer=self.awareness_max_ids_per_connection,
+                max_states_per_room=self.awareness_max_states_per_room,
+            ),
+        )
+        self.settings["tandem_send_limits"] = SendLimits(
+            max_backlog=self.max_send_backlog, presence_backlog=self.presence_send_backlog
         )
         self.rooms = RoomManager(self._create_room, self.room_evict_delay, self.log)
         file_ids = _LazyFileIds(self)
@@ -467,7 +524,10 @@ class TandemApp(ExtensionApp):
     async def _create_room(self, room_id: str) -> Room:
         await self.ready()
         if room_id == GLOBAL_AWARENESS:
-            return Room(room_id, self.log)
+            room = Room(room_id, self.log)
+            room.configure_presence(self.presence_settings)
+            room.shows_viewer_count = False  # JupyterLab lists this room's states as people
+            return room
         if room_id.count(":") < 2:
             raise UnsupportedDocument(f"unknown room {room_id[:64]!r}")
         file_format, file_type, file_id = room_id.split(":", 2)
@@ -478,6 +538,7 @@ class TandemApp(ExtensionApp):
         )
         room = DocumentRoom(room_id, file_id, kind, file, self.store, self.room_settings, self.log)
         room.limits = self._write_limits()
+        room.configure_presence(self.presence_settings)
         room.on_denied.append(self._audit_denied_update)
         try:
             await room.start()

@@ -133,17 +133,47 @@ class AwarenessEntry:
     state: dict[str, Any] | None
 
 
-def decode_awareness(payload: bytes) -> list[AwarenessEntry]:
+MAX_SAFE_INTEGER = 2**53 - 1
+"""JavaScript's largest exact integer: client ids and clocks past it do not round-trip."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ProtocolError(f"awareness state holds {name}, which JSON.parse rejects")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ProtocolError("awareness state holds a number out of range")
+    return value
+
+
+def decode_awareness(payload: bytes, max_state_bytes: int | None = None) -> list[AwarenessEntry]:
+    """Entries of an awareness update. Refused (:class:`ProtocolError`): client ids and
+    clocks past 2^53 - 1, states that are not a JSON object or null, hold NaN or
+    Infinity, nest too deep, or (with ``max_state_bytes``) are longer than that."""
     reader = Reader(payload)
     count = reader.var_uint()
     entries = []
     for _ in range(count):
         client_id = reader.var_uint()
         clock = reader.var_uint()
-        raw = reader.var_string()
+        if client_id > MAX_SAFE_INTEGER or clock > MAX_SAFE_INTEGER:
+            raise ProtocolError("awareness client id or clock past 2^53")
+        raw = reader.var_bytes()
+        if max_state_bytes is not None and len(raw) > max_state_bytes:
+            raise ProtocolError(f"awareness state larger than {max_state_bytes} bytes")
         try:
-            state = json.loads(raw)
-        except json.JSONDecodeError as exc:
+            state = json.loads(
+                raw.decode("utf-8"), parse_constant=_refuse_constant, parse_float=_finite_float
+            )
+        except UnicodeDecodeError as exc:
+            raise ProtocolError("string is not UTF-8") from exc
+        except ProtocolError:
+            raise
+        except RecursionError as exc:
+            raise ProtocolError("awareness state nests too deep") from exc
+        except ValueError as exc:  # not JSON, or an integer too long to convert
             raise ProtocolError("awareness state is not JSON") from exc
         if state is not None and not isinstance(state, dict):
             raise ProtocolError("awareness state must be an object or null")
@@ -158,5 +188,5 @@ def encode_awareness(entries: list[AwarenessEntry]) -> bytes:
     for entry in entries:
         body += encode_var_uint(entry.client_id)
         body += encode_var_uint(entry.clock)
-        body += encode_var_string(json.dumps(entry.state, separators=(",", ":")))
+        body += encode_var_string(json.dumps(entry.state, separators=(",", ":"), allow_nan=False))
     return encode_var_uint(MessageType.AWARENESS) + encode_var_bytes(bytes(body))

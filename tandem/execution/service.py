@@ -320,7 +320,7 @@ class ExecutionService:
         notebook = self.notebooks.get(getattr(room, "key", ""))
         if notebook is not None and (notebook.busy or notebook.kernel_id):
             return
-        if getattr(room, "kind", None) == "notebook":
+        if getattr(room, "kind", None) == "notebook" and not getattr(room, "loaded_fresh", False):
             try:
                 ExecutionDocument(room).reset_stale()
             except Exception:

@@ -16,7 +16,7 @@ from typing import Any
 from jupyter_server.auth.decorator import authorized, ws_authenticated
 from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
-from tornado.websocket import WebSocketClosedError, WebSocketHandler
+from tornado.websocket import WebSocketHandler
 
 from ..access import Action, AuditKind, LiveConnection, Principal
 from ..auth import TandemIdentityMixin, access_of, permissions_of, principal_of
@@ -27,6 +27,7 @@ from ..protocol import ProtocolError
 from ..rooms import DocumentRoom, Room, RoomManager
 from .guests import audit_refusal, decide_access
 from .ready import ReadyMixin
+from .send_queue import SendLimits, SendQueue
 
 __all__ = ["RoomHandler"]
 
@@ -54,6 +55,7 @@ class RoomHandler(ReadyMixin, WebSocketMixin, WebSocketHandler, JupyterHandler):
         """This socket in the live registry: its principal and the end of each permission."""
         self.joined_path: str | None = None
         """The path whose join was audited (non-owners), so the leave is audited too."""
+        self._outbox = SendQueue(self, self.settings.get("tandem_send_limits") or SendLimits())
 
     @property
     def max_message_size(self) -> int:
@@ -202,17 +204,17 @@ class RoomHandler(ReadyMixin, WebSocketMixin, WebSocketHandler, JupyterHandler):
             if not room.peers:
                 self.rooms.schedule_eviction(room)
 
-    # -- Peer protocol ---------------------------------------------------------------
+    # -- Peer protocol: the send path ------------------------------------------------
 
     def send(self, message: bytes) -> None:
-        if self.ws_connection is None or self.ws_connection.is_closing():
-            return
-        try:
-            sent = self.write_message(message, binary=True)
-        except WebSocketClosedError:
-            return
-        # A socket that closes mid-write fails the write's future; nobody else reads it.
-        sent.add_done_callback(_ignore_closed)
+        """Queue a document or sync frame. Never dropped: a peer whose unsent backlog
+        passes the limit is closed (4408) and resyncs when its client reconnects."""
+        self._outbox.send(message, presence=False)
+
+    def send_presence(self, message: bytes) -> None:
+        """Queue an awareness frame; dropped while this peer is behind (it is sent the
+        states it missed once it has caught up)."""
+        self._outbox.send(message, presence=True)
 
     def close(self, code: int | None = None, reason: str | None = None) -> None:
         super().close(code, reason)
@@ -231,8 +233,3 @@ def _session_reason(reason: str, session_id: str, error: str) -> str:
     if room_left > 0 and error:
         payload["errorReason"] = error.encode()[:room_left].decode("utf-8", "ignore")
     return json.dumps(payload, separators=(",", ":"))
-
-
-def _ignore_closed(future: Any) -> None:
-    if not future.cancelled():
-        future.exception()

@@ -69,6 +69,8 @@ class DocumentRoom(Room):
         self._save_lock = asyncio.Lock()
         self._poller: asyncio.Task[None] | None = None
         self._started = False
+        self.loaded_fresh = False
+        """True when the document was just built from its file (nothing ran in it yet)."""
         self.on_saved: list[Callable[[DocumentRoom], None]] = []
         """Called after each successful save (e.g. to emit JupyterLab's session event)."""
 
@@ -111,7 +113,7 @@ class DocumentRoom(Room):
             else:
                 recovered = False
         if not recovered:
-            await self._new_epoch(snapshot.content)
+            await self._new_epoch(snapshot.content, on_disk)
         self._file_version = snapshot.version
         self._set_state(path=self._path, dirty=False, hash=snapshot.hash)
         self._started = True
@@ -154,7 +156,7 @@ class DocumentRoom(Room):
         theirs = {c.get("id") for c in content.get("cells", [])}
         return bool(ours) and bool(theirs) and not (ours & theirs)
 
-    async def _new_epoch(self, content: Any) -> None:
+    async def _new_epoch(self, content: Any, fingerprint: str | None = None) -> None:
         if len(self.doc.get_update()) > 2:
             self._reset_doc()
         with self.doc.transaction(origin="load"):
@@ -164,7 +166,8 @@ class DocumentRoom(Room):
         self.epoch = uuid.uuid4().hex
         snapshot = self.doc.get_update()
         self._base_update = snapshot
-        self._synced_fingerprint = content_fingerprint(self.kind, content)
+        self._synced_fingerprint = fingerprint or content_fingerprint(self.kind, content)
+        self.loaded_fresh = True
         self._tail = self.store.reset(self.key, self.epoch, snapshot, self._synced_fingerprint)
         await self._tail
         self._log_count, self._log_since = 1, None

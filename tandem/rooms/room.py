@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import logging
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from pycrdt import Doc, TransactionEvent, get_update
 
 from ..documents.updates import InvalidUpdate, UpdateShape, decode_state_vector, inspect_update
 from ..protocol import (
+    AwarenessEntry,
     MessageType,
     ProtocolError,
     Reader,
@@ -28,7 +30,14 @@ from ..protocol import (
     encode_awareness,
     encode_sync,
 )
-from .awareness import AwarenessRegistry
+from .awareness import (
+    VIEWER_COUNT_CLIENT_ID,
+    Audience,
+    AwarenessRegistry,
+    PresencePolicy,
+    PresenceSettings,
+    is_viewer,
+)
 
 __all__ = ["Peer", "Room", "WriteLimits"]
 
@@ -72,9 +81,23 @@ class Peer(Protocol):
         """Asked for every document update (a permission can end while connected)."""
         ...
 
-    def send(self, message: bytes) -> None: ...
+    def send(self, message: bytes) -> None:
+        """Send a document or sync frame: never dropped."""
 
     def close(self, code: int, reason: str = "") -> None: ...
+
+
+def principal_of(peer: Peer) -> str:
+    """Who a peer is, for binding awareness client ids: its principal's id if it has one
+    (the owner, a guest session, a hub user), else its identity's username."""
+    principal = getattr(peer, "principal_id", None)
+    return f"principal:{principal}" if principal else f"user:{peer.identity.get('username', '')}"
+
+
+def _send_presence(peer: Peer, message: bytes) -> None:
+    """Presence may be coalesced or dropped for a peer that is behind."""
+    send = getattr(peer, "send_presence", None)
+    (send or peer.send)(message)
 
 
 def _done() -> asyncio.Future[None]:
@@ -91,7 +114,16 @@ class Room:
         self.log = log or logging.getLogger("tandem")
         self.doc = Doc()
         self.peers: dict[str, Peer] = {}
-        self.awareness = AwarenessRegistry()
+        self.presence = PresenceSettings()
+        self.awareness = AwarenessRegistry(self.presence.limits)
+        self._awareness_changes: dict[int, AwarenessEntry] = {}
+        self._awareness_timer: asyncio.TimerHandle | None = None
+        self._viewers_shown = 0
+        self._viewer_count_clock = 0
+        self.shows_viewer_count = True
+        """Whether viewers are sent the server's count of viewers (client id 0)."""
+        self._last_expiry = 0.0
+        self._step2_cache: tuple[bytes, bytes, bytes] | None = None
         self.dropped_updates = 0
         self.on_denied: list[Callable[[Peer, str], None]] = []
         self._captured: list[bytes] = []
@@ -137,17 +169,79 @@ class Room:
     def join(self, peer: Peer) -> None:
         self.peers[peer.peer_id] = peer
         peer.send(encode_sync(SyncType.STEP1, self.doc.get_state()))
-        states = self.awareness.states()
-        if states:
-            peer.send(encode_awareness(states))
+        snapshot = self.presence_snapshot(peer)
+        if snapshot is not None:
+            _send_presence(peer, snapshot)
 
     def leave(self, peer: Peer) -> None:
         if self.peers.pop(peer.peer_id, None) is None:
             return
         self._drop_waiting_of(peer.peer_id)  # its sender resends them when it reconnects
-        gone = self.awareness.remove_peer(peer.peer_id)
-        if gone:
-            self.broadcast(encode_awareness(gone))
+        self._queue_awareness(self.awareness.remove_peer(peer.peer_id))
+
+    # -- presence --------------------------------------------------------------------
+
+    def configure_presence(self, settings: PresenceSettings) -> None:
+        self.presence = settings
+        self.awareness.limits = settings.limits
+
+    def _audience(self, peer: Peer) -> Audience:
+        if self.presence.policy is PresencePolicy.BY_ROLE and is_viewer(peer.identity):
+            return Audience.EDITORS_ONLY
+        return Audience.ALL
+
+    def presence_snapshot(self, peer: Peer) -> bytes | None:
+        """Every state ``peer`` may see, as one awareness message (None if there is none)."""
+        audience = self._audience(peer)
+        states = self.awareness.states(audience)
+        if audience is Audience.EDITORS_ONLY and self.shows_viewer_count:
+            states.append(self._viewer_count_entry(self.awareness.viewer_count()))
+        return encode_awareness(states) if states else None
+
+    def _viewer_count_entry(self, count: int) -> AwarenessEntry:
+        return AwarenessEntry(
+            VIEWER_COUNT_CLIENT_ID, self._viewer_count_clock, {"tandem": {"viewers": count}}
+        )
+
+    def _queue_awareness(self, entries: list[AwarenessEntry]) -> None:
+        """Gather changes; they are relayed together, once per tick, as the same bytes
+        to every peer of an audience."""
+        if not entries:
+            return
+        for entry in entries:
+            self._awareness_changes[entry.client_id] = entry
+        if self._awareness_timer is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                return
+            self._awareness_timer = loop.call_later(self.presence.tick, self._flush_awareness)
+
+    def _flush_awareness(self) -> None:
+        self._awareness_timer = None
+        now = time.monotonic()
+        if self.presence.outdated_after > 0 and now - self._last_expiry >= 1.0:
+            self._last_expiry = now
+            for entry in self.awareness.expire_older_than(self.presence.outdated_after):
+                self._awareness_changes[entry.client_id] = entry
+        changes = list(self._awareness_changes.values())
+        self._awareness_changes.clear()
+        if not changes or not self.peers:
+            return
+        everyone = encode_awareness(changes)
+        editors_only: bytes | None = everyone
+        if self.presence.policy is PresencePolicy.BY_ROLE:
+            shown = [c for c in changes if not self.awareness.is_viewer_entry(c.client_id)]
+            viewers = self.awareness.viewer_count()
+            if viewers != self._viewers_shown and self.shows_viewer_count:
+                self._viewers_shown = viewers
+                self._viewer_count_clock += 1
+                shown.append(self._viewer_count_entry(viewers))
+            editors_only = encode_awareness(shown) if shown else None
+        for peer in list(self.peers.values()):
+            message = everyone if self._audience(peer) is Audience.ALL else editors_only
+            if message is not None:
+                _send_presence(peer, message)
 
     def broadcast(self, message: bytes, exclude: Peer | None = None) -> None:
         for peer in list(self.peers.values()):
@@ -173,9 +267,10 @@ class Room:
         elif message_type == MessageType.AWARENESS:
             payload = reader.var_bytes()
             reader.expect_end()
-            accepted = self.awareness.accept(peer.peer_id, peer.identity, decode_awareness(payload))
-            if accepted:
-                self.broadcast(encode_awareness(accepted), exclude=peer)
+            entries = decode_awareness(payload, self.awareness.limits.max_state_bytes)
+            self._queue_awareness(
+                self.awareness.accept(peer.peer_id, principal_of(peer), peer.identity, entries)
+            )
         elif message_type == MessageType.RAW:
             await self.receive_raw(peer, reader)
         else:
@@ -184,13 +279,9 @@ class Room:
     async def _receive_sync(self, peer: Peer, sync_type: int, payload: bytes) -> None:
         if sync_type == SyncType.STEP1:
             self._catch_up()
-            try:
-                decode_state_vector(payload)
-                reply = self.doc.get_update(payload)
-            except Exception as exc:
-                raise ProtocolError("state vector does not decode") from exc
+            message = self._step2_reply(payload)
             await self.durable()
-            peer.send(encode_sync(SyncType.STEP2, reply))
+            peer.send(message)
         elif sync_type in (SyncType.STEP2, SyncType.UPDATE):
             if not peer.can_write:
                 if payload == EMPTY_UPDATE:
@@ -205,6 +296,23 @@ class Room:
             self.apply_update(payload, origin=peer)
         else:
             raise ProtocolError(f"unknown sync message type {sync_type}")
+
+    def _step2_reply(self, state_vector: bytes) -> bytes:
+        """The encoded step-2 reply; a join storm (the same state vector against the same
+        document state) reuses one."""
+        state = self.doc.get_state()
+        cached = self._step2_cache
+        if cached is not None and cached[0] == state_vector and cached[1] == state:
+            return cached[2]
+        try:
+            decode_state_vector(state_vector)  # yrs never sees a malformed one
+            reply = self.doc.get_update(state_vector)
+        except Exception as exc:
+            raise ProtocolError("state vector does not decode") from exc
+        message = encode_sync(SyncType.STEP2, reply)
+        if len(state_vector) <= 64:
+            self._step2_cache = (state_vector, state, message)
+        return message
 
     async def receive_raw(self, peer: Peer, reader: Reader) -> None:
         raise ProtocolError("raw messages are not accepted in this room")
@@ -504,4 +612,7 @@ class Room:
         return list(self._pending)
 
     async def stop(self) -> None:
+        if self._awareness_timer is not None:
+            self._awareness_timer.cancel()
+            self._awareness_timer = None
         self.doc.unobserve(self._subscription)

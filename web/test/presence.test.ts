@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { ActivityTracker, LABEL_VISIBLE_MS, peopleByCell, peopleFrom, personFrom } from "../src/editor/presence";
+import { ActivityTracker, LABEL_VISIBLE_MS, peopleByCell, peopleFrom, personFrom, viewerCountFrom } from "../src/editor/presence";
 
 test("a caret label shows while its owner is active and fades after a few seconds", () => {
   const activity = new ActivityTracker();
@@ -56,4 +56,15 @@ test("peopleFrom leaves out this tab and states without a user, one entry per pe
   const byCell = peopleByCell(people);
   assert.deepEqual(byCell.get("c1")?.map((p) => p.name), ["Ada"]);
   assert.deepEqual(byCell.get("c2")?.map((p) => p.name), ["Bob"]);
+});
+
+test("the server's count of viewers is read from client id 0 and is not a person", () => {
+  const states = new Map<number, Record<string, any>>([
+    [0, { tandem: { viewers: 41 } }],
+    [5, { user: { username: "ann", name: "Ann" } }],
+  ]);
+  assert.equal(viewerCountFrom(states), 41);
+  assert.deepEqual(peopleFrom(states, 99).map((p) => p.username), ["ann"]);
+  assert.equal(viewerCountFrom(new Map([[0, { tandem: { viewers: "many" } }]])), null);
+  assert.equal(viewerCountFrom(new Map()), null);
 });

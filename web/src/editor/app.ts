@@ -11,7 +11,7 @@ import { ExecutionClient, type KernelState, type SandboxState } from "./executio
 import { type Mode, NotebookView } from "./notebook-view";
 import { FrameHost } from "./output-frame";
 import { PeopleBar } from "./people-bar";
-import { ActivityTracker, peopleFrom, type Person, personFrom } from "./presence";
+import { ActivityTracker, peopleFrom, type Person, personFrom, viewerCountFrom } from "./presence";
 
 const TOAST_MS = 4000;
 
@@ -219,7 +219,7 @@ export class App {
       this.people = peopleFrom(awareness.getStates(), awareness.clientID);
       const following = this.view?.following ?? null;
       if (following !== null && !awareness.getStates().has(following)) this.follow(null);
-      this.peopleBar.render(this.people, this.view?.following ?? null);
+      this.peopleBar.render(this.people, this.view?.following ?? null, viewerCountFrom(awareness.getStates()));
       this.view?.setPeople(this.people);
       if (following !== null && [...added, ...updated].includes(following)) this.view?.followUpdate();
     });

@@ -20,16 +20,21 @@ export class PeopleBar {
     this.element = h("nav", { class: "tc-people", "aria-label": "People in this notebook" }, this.list);
   }
 
-  render(people: Person[], following: number | null): void {
+  /** `viewers`: how many viewers the server counts when it does not show them one by one. */
+  render(people: Person[], following: number | null, viewers: number | null = null): void {
     // Awareness changes with every remote keystroke; rebuild only when the people change
     // (a rebuild would also take the keyboard focus away from an avatar).
-    const signature = JSON.stringify([following, people.map((p) => [p.clientId, p.username, p.name, p.color, p.role])]);
+    const signature = JSON.stringify([following, viewers, people.map((p) => [p.clientId, p.username, p.name, p.color, p.role])]);
     if (signature === this.signature) return;
     this.signature = signature;
     const focused = this.list.contains(document.activeElement) ? (document.activeElement as HTMLElement).dataset.client : undefined;
     clear(this.list);
     this.list.appendChild(this.avatar(this.me, false));
     for (const person of people) this.list.appendChild(this.avatar(person, person.clientId === following));
+    if (viewers !== null && viewers > 0) {
+      const text = `${viewers} ${viewers === 1 ? "viewer" : "viewers"}`;
+      this.list.appendChild(h("li", { class: "tc-viewer-count", title: `${text} watching` }, text));
+    }
     if (focused !== undefined) this.list.querySelector<HTMLElement>(`[data-client="${CSS.escape(focused)}"]`)?.focus();
   }
 

@@ -56,6 +56,15 @@ export function peopleFrom(states: Map<number, Record<string, any>>, localClient
   return [...byUser.values()].sort((a, b) => a.name.localeCompare(b.name) || a.clientId - b.clientId);
 }
 
+/** The server's count of viewers, sent to viewers under the "by-role" presence policy
+ * (client id 0, `{tandem: {viewers: n}}`) instead of every viewer's state; null if absent. */
+export const VIEWER_COUNT_CLIENT_ID = 0;
+
+export function viewerCountFrom(states: Map<number, Record<string, any>>): number | null {
+  const count = states.get(VIEWER_COUNT_CLIENT_ID)?.tandem?.viewers;
+  return typeof count === "number" && Number.isFinite(count) && count >= 0 ? Math.floor(count) : null;
+}
+
 /** People per cell id (remote people only). */
 export function peopleByCell(people: Person[]): Map<string, Person[]> {
   const cells = new Map<string, Person[]>();
