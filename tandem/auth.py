@@ -20,7 +20,7 @@ from jupyter_server.services.api.handlers import IdentityHandler
 from tornado import web
 
 from .access import AccessService, Principal, PrincipalKind
-from .identity import identity_of
+from .identity import identity_of, owner_user
 
 __all__ = ["GUEST_COOKIE", "GuestUser", "TandemAuthorizer", "TandemIdentityProvider", "access_of"]
 
@@ -72,7 +72,7 @@ class TandemIdentityProvider(PasswordIdentityProvider):
     async def _get_user(self, handler: Any) -> User | None:  # type: ignore[override]
         user = await super()._get_user(handler)
         if user is not None:
-            return user
+            return owner_user(user, str(getattr(handler.settings.get("tandem"), "owner_name", "")))
         access = access_of(handler)
         session = handler.get_cookie(GUEST_COOKIE)
         if access is None or not session:
