@@ -95,6 +95,8 @@ export class ShareBody extends Widget {
     });
 
     replace(this.node,
+      this.created,
+      this.status,
       h('form', { class: 'tandem-Share-form', onsubmit: (event: Event) => event.preventDefault() },
         field(`${id}-scope`, 'Share', scope),
         field(`${id}-role`, 'People can', role),
@@ -109,8 +111,6 @@ export class ShareBody extends Widget {
         h('div', { class: 'tandem-Share-hub', 'data-tandem-hub-sharing': true, hidden: true }),
         create
       ),
-      this.status,
-      this.created,
       h('h3', {}, 'Links for this notebook'),
       this.existing
     );

@@ -12,12 +12,13 @@ from typing import Any
 
 import nbformat
 import pytest
+import pytest_asyncio
 from nbformat.v4 import new_code_cell, new_notebook
 
 from tandem.testing import TandemServer
 from tests.browser.test_editor import cell_text, edit_cell, wait_online
 from tests.eventually import eventually
-from tests.lab.conftest import LabPage
+from tests.lab.conftest import LabPage, lab_server
 from tests.lab.test_jupyterlab import server_sources
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -38,6 +39,23 @@ if (navigator.clipboard) {
   navigator.clipboard.writeText = async (text) => { window.__copied.push(String(text)); };
 }
 """
+
+
+HIDE_TOASTS = ".Toastify { display: none !important; }"
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def lab(lab_root: Path) -> Any:
+    """This module's server: the owner has a configured name, as on a real install."""
+    lab_root.mkdir(parents=True, exist_ok=True)
+    server = lab_server(
+        lab_root, lab_root.parent / "state", ["--TandemApp.owner_name=Ada Lovelace"]
+    )
+    await server.start(timeout=120)
+    try:
+        yield server
+    finally:
+        await server.stop()
 
 
 def code_notebook(path: Path, cells: int) -> None:
@@ -172,6 +190,7 @@ async def test_owner_shares_from_jupyterlab_pairs_with_a_guest_follows_and_revok
     dialog = page.locator(".jp-Dialog .tandem-Share")
     await dialog.locator(".tandem-Share-list li").filter(has_text="Pairing").wait_for()
     DOC_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.add_style_tag(content=HIDE_TOASTS)
     await page.locator(".jp-Dialog-content").screenshot(path=str(DOC_SCREENSHOTS / "lab-share.png"))
     await close_dialog(lab_page)
 
@@ -211,6 +230,11 @@ async def test_owner_shares_from_jupyterlab_pairs_with_a_guest_follows_and_revok
         await person.filter(has_text="cell 31").wait_for(timeout=10_000)
         assert "edit" in await person.inner_text()
         await panel.locator(".tandem-People-grant").filter(has_text="Grace Hopper").wait_for()
+        assert (
+            await panel.locator(".tandem-People-person")
+            .filter(has_text="Ada Lovelace (you)")
+            .count()
+        )
         await page.screenshot(path=str(DOC_SCREENSHOTS / "lab-people.png"))
 
         # Follow: JupyterLab scrolls to the guest's cell and keeps up as they move.
