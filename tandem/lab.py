@@ -190,6 +190,18 @@ def launch(argv: list[str]) -> None:
             serverapp = cls.make_serverapp(jpserver_extensions=extensions, **kwargs)
             serverapp.aliases.update(cls.aliases)
             serverapp.initialize(argv=argv or [], starter_extension=cls.name, find_extensions=True)
+            serverapp.log.info("Tandem (sharing, people, its editor): %s", tandem_url(serverapp))
             return serverapp
 
     TandemLabLauncher.launch_instance(["--TandemApp.default_url=/lab", *argv])
+
+
+def tandem_url(serverapp: Any) -> str:
+    """The owner's ``/tandem/`` URL, printed beside JupyterLab's ``/lab`` one (with the
+    token only where Jupyter prints it, i.e. a generated one)."""
+    from urllib.parse import urlparse
+
+    from jupyter_server.utils import url_path_join
+
+    local = urlparse(serverapp.local_url)
+    return local._replace(path=url_path_join(serverapp.base_url, "tandem/")).geturl()

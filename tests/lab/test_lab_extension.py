@@ -274,3 +274,10 @@ async def test_owner_shares_from_jupyterlab_pairs_with_a_guest_follows_and_revok
         assert guest.errors == [], guest.errors
     finally:
         await guest.context.close()
+
+
+async def test_tandem_lab_prints_the_tandem_url_beside_lab(lab: TandemServer) -> None:
+    log = lab.log_path.read_text()
+    assert "/lab?token=" in log
+    line = next(line for line in log.splitlines() if "Tandem (sharing, people" in line)
+    assert f"127.0.0.1:{lab.port}/tandem/?token=" in line
