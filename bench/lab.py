@@ -148,7 +148,7 @@ async def main_async(args: argparse.Namespace) -> int:
         config = workdir / "config-without"
         (config / "labconfig").mkdir(parents=True)
         (config / "labconfig" / "page_config.json").write_text(
-            json.dumps({"disabled_labextensions": {LAB_EXTENSION: True}})
+            json.dumps({"disabledExtensions": {LAB_EXTENSION: True}})
         )
         servers = [
             LabServer(names[0], tandem_lab, workdir),
