@@ -239,6 +239,7 @@ export class App {
         answer: (runId, value) => void this.answer(runId, value),
         kernelChanged: (kernel) => this.showKernel(kernel),
         modeChanged: (mode, cell) => this.onModeChange(mode, cell),
+        notice: (message) => this.toast(message),
         rendered: () => {
           document.documentElement.dataset.tandemReady = "true";
           performance.mark("tandem:rendered");
