@@ -24,3 +24,15 @@ async def test_an_edit_guests_shift_enter_says_running_is_not_allowed_and_adds_n
     await guest.keyboard.type("  # still here")
     await cell(guest, last).get_by_text("# still here").wait_for()
     assert guest.errors == []
+
+
+async def test_the_revoked_page_shows_no_role_badge(server: TandemServer, browser: Any) -> None:
+    guest, invitation = await open_guest(browser, server, role="edit", name="Rita")
+    assert await guest.locator(".tc-role").count() == 1
+    status, _ = await server.arequest(
+        "DELETE", f"/tandem/api/invitations/{invitation['invitation']['id']}"
+    )
+    assert status == 204
+    await guest.locator(".tc-end--revoked").wait_for(timeout=10_000)
+    assert await guest.locator(".tc-role").count() == 0
+    assert "can edit" not in (await guest.locator("body").inner_text()).lower()

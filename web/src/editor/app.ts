@@ -307,6 +307,8 @@ export class App {
     this.toolbar.hidden = true;
     this.runGroup.hidden = true;
     this.peopleBar.render([], null);
+    // The role no longer holds ("can edit" beside "Your access was revoked" misleads).
+    if (state.kind === "revoked") this.root.querySelector(".tc-role")?.remove();
     const title =
       state.kind === "revoked" ? "Your access was revoked" : state.kind === "gone" ? "This notebook is gone" : "Something went wrong";
     const detail =
