@@ -47,6 +47,10 @@ export function presentPeople(awareness: AwarenessLike, cells: Parameters<typeof
   return [...byUser.values()].sort((a, b) => Number(b.isMe) - Number(a.isMe) || a.name.localeCompare(b.name));
 }
 
+function sameName(people: Present[], person: Present): boolean {
+  return people.some((other) => other !== person && other.name === person.name);
+}
+
 /** A guest's awareness username is `guest-` and the start of their session hash. */
 function grantOf(person: Present, grants: Grant[]): Grant | undefined {
   const match = /^guest-([0-9a-f]+)$/.exec(person.username);
@@ -147,7 +151,7 @@ export class PeoplePanel extends Widget {
       h('section', { class: 'tandem-People-here', 'aria-label': 'Here now' },
         h('h3', {}, 'Here now'),
         people.length
-          ? h('ul', {}, people.map((p) => this.present(p, grantOf(p, active))))
+          ? h('ul', {}, people.map((p) => this.present(p, grantOf(p, active), sameName(people, p))))
           : h('p', { class: 'tandem-muted' }, 'Nobody else is here.')),
       h('section', { class: 'tandem-People-access', 'aria-label': 'Has access' },
         h('h3', {}, 'Has access'),
@@ -158,13 +162,15 @@ export class PeoplePanel extends Widget {
     );
   }
 
-  private present(person: Present, grant: Grant | undefined): HTMLElement {
+  private present(person: Present, grant: Grant | undefined, ambiguous: boolean): HTMLElement {
     const following = this.follower.target === person.clientId;
+    // Two people with one name: tell them apart by who they are to the server.
+    const tag = ambiguous ? ` · ${person.username.replace(/^guest-/, '#').slice(0, 8)}` : '';
     const where = person.cell === null ? '' : ` · cell ${person.cell + 1}`;
     const item = h('li', { class: 'tandem-People-person', 'data-client': String(person.clientId), 'data-name': person.name },
       h('span', { class: 'tandem-People-dot', style: `background-color: ${person.color}`, 'aria-hidden': 'true' }),
       h('span', { class: 'tandem-People-name' }, person.name, person.isMe ? ' (you)' : ''),
-      h('span', { class: 'tandem-muted' }, `${person.role ? ` ${person.role}` : ''}${where}`)
+      h('span', { class: 'tandem-muted' }, `${tag}${person.role ? ` ${person.role}` : ''}${where}`)
     );
     if (!person.isMe) {
       const follow = h('button', { class: 'jp-mod-styled tandem-People-follow', type: 'button', 'aria-pressed': following ? 'true' : 'false' },

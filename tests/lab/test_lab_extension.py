@@ -18,6 +18,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 from tandem.testing import TandemServer
 from tests.browser.test_editor import cell_text, edit_cell, wait_online
 from tests.eventually import eventually
+from tests.handlers.test_sharing import Guest, share
 from tests.lab.conftest import LabPage, lab_server
 from tests.lab.test_jupyterlab import server_sources
 
@@ -281,3 +282,34 @@ async def test_tandem_lab_prints_the_tandem_url_beside_lab(lab: TandemServer) ->
     assert "/lab?token=" in log
     line = next(line for line in log.splitlines() if "Tandem (sharing, people" in line)
     assert f"127.0.0.1:{lab.port}/tandem/?token=" in line
+
+
+async def test_people_with_the_same_name_are_told_apart(
+    lab: TandemServer, lab_root: Path, lab_page: LabPage
+) -> None:
+    code_notebook(lab_root / "twins.ipynb", 3)
+    await lab_page.open("twins.ipynb")
+    invitation = await share(lab, "twins.ipynb", role="edit")
+    guests, peers = [Guest(lab), Guest(lab)], []
+    try:
+        for guest in guests:
+            assert (await guest.join(invitation["link"], name="Sam")).status_code == 303
+            peer = await guest.peer("twins.ipynb")
+            await peer.set_awareness({"cell": None})
+            peers.append(peer)
+        panel = await open_people(lab_page)
+        rows = panel.locator(".tandem-People-person[data-name='Sam']")
+        await eventually(lambda: rows.count(), timeout=10)
+
+        async def two_tagged() -> None:
+            texts = [await rows.nth(i).inner_text() for i in range(await rows.count())]
+            assert len(texts) == 2 and all("#" in t for t in texts), texts
+            assert texts[0] != texts[1]
+
+        await eventually(two_tagged, timeout=10)
+        assert lab_page.errors == [], lab_page.errors
+    finally:
+        for peer in peers:
+            await peer.close()
+        for guest in guests:
+            await guest.close()
