@@ -5,13 +5,16 @@ BIN := $(VENV)/bin
 NODE_DIR := tests/interop/node
 HUB_NODE_DIR := tests/hub/node
 WEB_DIR := web
+LAB_DIR := labextension
+# The venv's JupyterLab finds the extension here (a link to the build in tandem/labextension).
+LAB_LINK := $(VENV)/share/jupyter/labextensions/@jupyter-tandem/labextension
 CHROMIUM ?= /usr/bin/chromium
 # Jupyter refuses to run as root unless told to; CI and these machines run as root.
 ROOT_FLAG := $(shell [ "$$(id -u)" = "0" ] && echo --ServerApp.allow_root=True)
 
-.PHONY: setup web browser run check test bench clean
+.PHONY: setup web labextension browser run check test bench clean
 
-setup: $(VENV)/.installed $(NODE_DIR)/node_modules/.installed $(HUB_NODE_DIR)/node_modules/.installed web
+setup: $(VENV)/.installed $(NODE_DIR)/node_modules/.installed $(HUB_NODE_DIR)/node_modules/.installed web labextension
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +39,17 @@ $(WEB_DIR)/node_modules/.installed: $(WEB_DIR)/package.json
 web: $(WEB_DIR)/node_modules/.installed
 	cd $(WEB_DIR) && node build.mjs
 
+$(LAB_DIR)/node_modules/.installed: $(LAB_DIR)/package.json
+	cd $(LAB_DIR) && npm install --no-audit --no-fund --silent
+	touch $@
+
+# The JupyterLab extension (tandem/labextension/, never committed): a development build,
+# linked into the venv's JupyterLab. Wheels carry a production build (hatch_build.py).
+labextension: $(VENV)/.installed $(LAB_DIR)/node_modules/.installed
+	cd $(LAB_DIR) && node_modules/.bin/tsc && node node_modules/@jupyterlab/builder/lib/build-labextension.js \
+		--development --core-path "$$($(abspath $(BIN))/python -c 'import jupyterlab, os; print(os.path.join(os.path.dirname(jupyterlab.__file__), "staging"))')" .
+	mkdir -p $(dir $(LAB_LINK)) && ln -sfn $(abspath tandem/labextension) $(LAB_LINK)
+
 # Browser tests drive Debian's Chromium; install it when missing (needs root and apt).
 browser:
 	@command -v $(CHROMIUM) >/dev/null 2>&1 || (apt-get update -q && apt-get install -y -q chromium)
@@ -58,4 +72,5 @@ bench: setup
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) $(NODE_DIR)/node_modules $(HUB_NODE_DIR)/node_modules $(WEB_DIR)/node_modules tandem/static
+	rm -rf $(VENV) $(NODE_DIR)/node_modules $(HUB_NODE_DIR)/node_modules $(WEB_DIR)/node_modules tandem/static \
+		$(LAB_DIR)/node_modules $(LAB_DIR)/lib $(LAB_DIR)/tsconfig.tsbuildinfo tandem/labextension

@@ -13,12 +13,19 @@ when the notebook is interactive: the document is synced (context ready), every 
 has its widget, and the first cells' editors are in the page (JupyterLab renders the
 cells out of view lazily, as the user scrolls). Opens alternate between the servers. Prints a table
 with the ratio (Tandem / reference).
+
+    .venv/bin/python bench/lab.py --extension  # Tandem with its lab extension vs without
+
+``--extension`` compares two ``tandem lab`` servers instead: one with Tandem's JupyterLab
+extension (Share, People), one with it disabled (a ``labconfig/page_config.json`` in a
+scratch ``JUPYTER_CONFIG_DIR``), so the extension's cost on opening shows as a ratio.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import shutil
 import statistics
 import sys
@@ -37,6 +44,7 @@ from run import REF_VENV, ensure_reference, log, make_notebook  # noqa: E402
 from tandem.testing import TandemServer  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
+LAB_EXTENSION = "@jupyter-tandem/labextension"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"]
 LAB_ARGS = [
     "--LabApp.expose_app_in_browser=True",
@@ -65,13 +73,15 @@ DIAGNOSE = """path => {
 class LabServer:
     """One JupyterLab server (Tandem or the reference) and one browser page on it."""
 
-    def __init__(self, name: str, command: list[str], workdir: Path) -> None:
+    def __init__(
+        self, name: str, command: list[str], workdir: Path, env: dict[str, str] | None = None
+    ) -> None:
         self.name = name
-        self.root = workdir / name / "root"
-        self.state = workdir / name / "state"
+        self.root = workdir / name.replace(" ", "-") / "root"
+        self.state = workdir / name.replace(" ", "-") / "state"
         self.root.mkdir(parents=True)
         self.state.mkdir(parents=True)
-        self.server = TandemServer(self.root, self.state, command=command, args=LAB_ARGS)
+        self.server = TandemServer(self.root, self.state, command=command, args=LAB_ARGS, env=env)
         self.page: Any = None
 
     async def start(self, browser: Any) -> None:
@@ -129,14 +139,28 @@ def bench_notebook(path: Path, cells: int) -> None:
 async def main_async(args: argparse.Namespace) -> int:
     from playwright.async_api import async_playwright
 
-    ensure_reference()
     workdir = Path(tempfile.mkdtemp(prefix="tandem-bench-lab-", dir=args.workdir))
     source = workdir / "source.ipynb"
     bench_notebook(source, args.cells)
-    servers = [
-        LabServer("tandem", [sys.executable, "-m", "tandem", "lab"], workdir),
-        LabServer("reference", [str(REF_VENV / "bin" / "jupyter-lab")], workdir),
-    ]
+    tandem_lab = [sys.executable, "-m", "tandem", "lab"]
+    if args.extension:
+        names = ("with extension", "without")
+        config = workdir / "config-without"
+        (config / "labconfig").mkdir(parents=True)
+        (config / "labconfig" / "page_config.json").write_text(
+            json.dumps({"disabledExtensions": {LAB_EXTENSION: True}})
+        )
+        servers = [
+            LabServer(names[0], tandem_lab, workdir),
+            LabServer(names[1], tandem_lab, workdir, env={"JUPYTER_CONFIG_DIR": str(config)}),
+        ]
+    else:
+        ensure_reference()
+        names = ("tandem", "reference")
+        servers = [
+            LabServer(names[0], tandem_lab, workdir),
+            LabServer(names[1], [str(REF_VENV / "bin" / "jupyter-lab")], workdir),
+        ]
     results: dict[str, list[float]] = {s.name: [] for s in servers}
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -159,14 +183,16 @@ async def main_async(args: argparse.Namespace) -> int:
             await browser.close()
     if not args.keep:
         shutil.rmtree(workdir, ignore_errors=True)
-    tandem, reference = (statistics.median(results[k]) for k in ("tandem", "reference"))
+    first, second = (statistics.median(results[k]) for k in names)
+    label = "with / without" if args.extension else "Tandem / reference"
     print(
-        f"JupyterLab opens a {args.cells}-cell notebook (median of {args.repeats}, ms); ratio = Tandem / reference"
+        f"JupyterLab opens a {args.cells}-cell notebook (median of {args.repeats}, ms); "
+        f"ratio = {label}"
     )
-    print(f"{'':40}{'Tandem':>10}{'reference':>12}{'T/ref':>9}")
-    print(f"{'open to interactive':40}{tandem:>10.0f}{reference:>12.0f}{tandem / reference:>8.2f}x")
-    print(f"{'  fastest':40}{min(results['tandem']):>10.0f}{min(results['reference']):>12.0f}")
-    print(f"{'  slowest':40}{max(results['tandem']):>10.0f}{max(results['reference']):>12.0f}")
+    print(f"{'':40}{names[0]:>16}{names[1]:>12}{'ratio':>9}")
+    print(f"{'open to interactive':40}{first:>16.0f}{second:>12.0f}{first / second:>8.2f}x")
+    print(f"{'  fastest':40}{min(results[names[0]]):>16.0f}{min(results[names[1]]):>12.0f}")
+    print(f"{'  slowest':40}{max(results[names[0]]):>16.0f}{max(results[names[1]]):>12.0f}")
     return 0
 
 
@@ -176,6 +202,11 @@ def main() -> int:
     )
     parser.add_argument("--cells", type=int, default=500)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--extension",
+        action="store_true",
+        help="Tandem with its JupyterLab extension against Tandem without it",
+    )
     parser.add_argument(
         "--workdir", default=None, help="where the servers' folders go (default: the temp dir)"
     )

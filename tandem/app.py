@@ -92,8 +92,9 @@ class TandemApp(ExtensionApp):
     owner_name = Unicode(
         "",
         config=True,
-        help="The owner's name as guests see it on join pages. Default: $JUPYTERHUB_USER, "
-        "else the account's full name or login.",
+        help="The owner's name, the same everywhere: carets and avatars in JupyterLab "
+        "(/api/me) and Tandem's editor, join pages, audit and run records. Default: "
+        "$JUPYTERHUB_USER, else the account's full name or login.",
     )
     invitation_expiry = Float(
         24 * 3600.0, config=True, help="Default lifetime of a share link, in seconds (24 hours)."

@@ -25,7 +25,7 @@ from jupyter_server.services.api.handlers import IdentityHandler
 from tornado import web
 
 from .access import AccessService, Grant, Permissions, Principal, PrincipalKind
-from .identity import identity_of
+from .identity import identity_of, owner_user
 
 __all__ = [
     "GUEST_COOKIE",
@@ -184,8 +184,9 @@ class TandemIdentityProvider(TandemIdentityMixin, PasswordIdentityProvider):
 
     async def _get_user(self, handler: Any) -> User | None:
         user = await super()._get_user(handler)
-        if user is not None:
-            return user
+        if user is not None:  # the owner, under one name in every browser
+            owner_name = str(getattr(handler.settings.get("tandem"), "owner_name", ""))
+            return owner_user(user, owner_name)  # type: ignore[no-any-return]
         return await guest_user(handler)
 
 

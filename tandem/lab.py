@@ -29,7 +29,11 @@ EVENTS = Path(__file__).parent / "events"
 SESSION_EVENTS = "https://schema.jupyter.org/jupyter_collaboration/session/v1"
 INSTALL_HINT = 'pip install "jupyter-tandem[lab]"'
 # Frontend plugins for features Tandem does not have: hidden rather than failing on use.
-HIDDEN_PLUGINS = ("@jupyter/docprovider-extension:statusBarTimeline",)
+# jupyter-collaboration's "Share Jupyter Server Link" copies a URL carrying the owner's
+# token (whoever opens it *is* the owner): disabled; Tandem's lab extension answers its
+# command (and its top-bar button) with Tandem's scoped, revocable Share instead.
+TOKEN_LINK_PLUGINS = ("@jupyter/collaboration-extension:shared-link",)
+HIDDEN_PLUGINS = ("@jupyter/docprovider-extension:statusBarTimeline", *TOKEN_LINK_PLUGINS)
 
 
 class ConflictingExtension(SystemExit):
@@ -87,8 +91,9 @@ def configure_page(serverapp: Any, settings: TandemLab) -> None:
 
 
 def hide_unsupported_plugins(serverapp: Any) -> None:
-    """Hide JupyterLab's edit-timeline button: Tandem compacts history into snapshots,
-    so there is no per-edit timeline to step through. Done in ``page_config_hook``
+    """Hide JupyterLab's edit-timeline button (Tandem compacts history into snapshots,
+    so there is no per-edit timeline to step through) and jupyter-collaboration's
+    token link (``TOKEN_LINK_PLUGINS``). Done in ``page_config_hook``
     because JupyterLab rebuilds ``disabledExtensions`` from disk on every page."""
     settings = serverapp.web_app.settings
     previous = settings.get("page_config_hook")
@@ -185,6 +190,18 @@ def launch(argv: list[str]) -> None:
             serverapp = cls.make_serverapp(jpserver_extensions=extensions, **kwargs)
             serverapp.aliases.update(cls.aliases)
             serverapp.initialize(argv=argv or [], starter_extension=cls.name, find_extensions=True)
+            serverapp.log.info("Tandem (sharing, people, its editor): %s", tandem_url(serverapp))
             return serverapp
 
     TandemLabLauncher.launch_instance(["--TandemApp.default_url=/lab", *argv])
+
+
+def tandem_url(serverapp: Any) -> str:
+    """The owner's ``/tandem/`` URL, printed beside JupyterLab's ``/lab`` one (with the
+    token only where Jupyter prints it, i.e. a generated one)."""
+    from urllib.parse import urlparse
+
+    from jupyter_server.utils import url_path_join
+
+    local = urlparse(serverapp.local_url)
+    return local._replace(path=url_path_join(serverapp.base_url, "tandem/")).geturl()

@@ -16,9 +16,7 @@ says the request was refused.
 from __future__ import annotations
 
 import datetime
-import getpass
 import html
-import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +35,7 @@ from ..access import (
     new_session_id,
 )
 from ..auth import GUEST_COOKIE, access_of
+from ..identity import default_owner_name
 from .errors import JsonErrors
 from .pages import PageMixin, editor_url, folder_url, render_page
 from .ready import ReadyMixin
@@ -55,18 +54,8 @@ RUN_WARNING = (
 
 
 def owner_display_name(app: Any) -> str:
-    """Who shares, as guests see it: ``TandemApp.owner_name`` if the app has one, else the
-    JupyterHub user, else the account's full name or login."""
-    name = str(getattr(app, "owner_name", "") or os.environ.get("JUPYTERHUB_USER", ""))
-    if name:
-        return name
-    try:
-        import pwd
-
-        entry = pwd.getpwuid(os.getuid())
-        return entry.pw_gecos.split(",")[0].strip() or entry.pw_name
-    except (ImportError, KeyError):
-        return getpass.getuser()
+    """Who shares, as guests see it: the owner's one name (see ``tandem/identity.py``)."""
+    return str(getattr(app, "owner_name", "") or "").strip() or default_owner_name()
 
 
 def _card(title: str, *paragraphs: str, attributes: str = "") -> str:

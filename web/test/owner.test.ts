@@ -3,7 +3,7 @@ import { test } from "node:test";
 
 import { Feed } from "../src/owner/feed";
 import { peopleAt } from "../src/owner/files";
-import { grantStatus, invitationStatus, relativeTime } from "../src/owner/format";
+import { grantStatus, invitationStatus, localTime, relativeTime, timeZoneOf } from "../src/owner/format";
 
 test("relative times read naturally, past and future", () => {
   const now = 1_000_000;
@@ -63,4 +63,12 @@ test("a feed tells its listeners only about changes, and refreshes join a fetch 
   assert.equal(loads, 3);
   stop();
   feed.stop();
+});
+
+test("times on the owner pages name their time zone", () => {
+  const at = Date.UTC(2026, 11, 1, 22, 30) / 1000;
+  const zone = timeZoneOf(new Date(at * 1000));
+  assert.ok(zone.length > 0);
+  assert.match(localTime(at), /^\d{4}-\d{2}-\d{2} \d{2}:\d{2} \S+$/);
+  assert.ok(localTime(at).endsWith(` ${zone}`));
 });

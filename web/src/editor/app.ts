@@ -9,6 +9,7 @@ import { Connection, type LiveDocument } from "./connection";
 import { bannerFor, type ConnectionState, OFFLINE_AFTER_MS } from "./connection-policy";
 import { ExecutionClient, type KernelState, type SandboxState } from "./execution";
 import { type Mode, NotebookView } from "./notebook-view";
+import { openShareDialog } from "../owner/share";
 import { FrameHost } from "./output-frame";
 import { PeopleBar } from "./people-bar";
 import { ActivityTracker, peopleFrom, type Person, personFrom, viewerCountFrom } from "./presence";
@@ -106,6 +107,7 @@ export class App {
         this.statusPill,
       ),
       this.peopleBar.element,
+      me.role === "owner" ? this.ownerActions(config) : null,
     );
     this.banner = h("div", { class: "tc-banner", role: "status", "aria-live": "polite", hidden: true });
     this.toasts = h("div", { class: "tc-toasts", role: "status", "aria-live": "polite" });
@@ -246,6 +248,7 @@ export class App {
           if (notice && !initial) this.toast(notice.text);
         },
         modeChanged: (mode, cell) => this.onModeChange(mode, cell),
+        notice: (message) => this.toast(message),
         rendered: () => {
           document.documentElement.dataset.tandemReady = "true";
           performance.mark("tandem:rendered");
@@ -304,6 +307,17 @@ export class App {
     }
   }
 
+  /** The owner's Share (Tandem's dialog, as on the folder page) and People (who has
+   * access, requests to join) right from the notebook. */
+  private ownerActions(config: EditorConfig): HTMLElement {
+    document.body.dataset.baseUrl = config.baseUrl; // where the owner pages' API calls go
+    const share = h("button", { class: "tc-owner-share", type: "button", title: "Share this notebook with a link you can revoke" }, "Share");
+    share.addEventListener("click", () => openShareDialog(config.path, false));
+    const people = h("a", { class: "tc-owner-people", href: `${config.baseUrl}tandem/people`, target: "_blank", rel: "noopener",
+      title: "Who has access, requests to join, revoke" }, "People");
+    return h("div", { class: "tc-owner-actions", role: "group", "aria-label": "Sharing" }, share, people);
+  }
+
   /** Access revoked, file gone, or an error: the notebook goes away, and nothing more is sent. */
   private showEnd(state: ConnectionState): void {
     this.view?.dispose();
@@ -313,6 +327,8 @@ export class App {
     this.toolbar.hidden = true;
     this.runGroup.hidden = true;
     this.peopleBar.render([], null);
+    // The role no longer holds ("can edit" beside "Your access was revoked" misleads).
+    if (state.kind === "revoked") this.root.querySelector(".tc-role")?.remove();
     const title =
       state.kind === "revoked" ? "Your access was revoked" : state.kind === "gone" ? "This notebook is gone" : "Something went wrong";
     const detail =

@@ -43,9 +43,14 @@ export interface NotebookHost {
   sandboxChanged?(sandbox: SandboxState | null): void;
   noticeChanged?(notice: { text: string; at: number } | null, initial: boolean): void;
   modeChanged(mode: Mode, cell: CellView | null): void;
+  /** A short message to the person (a toast). */
+  notice(message: string): void;
   /** The notebook took its first look at the document (all cells placed). */
   rendered(): void;
 }
+
+export const VIEW_ONLY = "You can view this notebook: running code is not allowed for you.";
+export const RUN_NOT_ALLOWED = "Running code is not allowed for you here: you can edit cells. Ask the owner for run access.";
 
 /** Cells closer than this to the viewport get their editor. */
 const MATERIALIZE_MARGIN = "800px 0px";
@@ -451,7 +456,13 @@ export class NotebookView implements CellHost {
     if (!cell) return;
     const index = this.activeIndex;
     cell.leave();
-    if (cell.type === "code" && this.canRun()) this.host.run([cell]);
+    if (cell.type === "code" && !this.canRun()) {
+      // Not a run: say so, and add no empty cell at the end as if it had run.
+      this.host.notice(this.readOnly() ? VIEW_ONLY : RUN_NOT_ALLOWED);
+      this.activate(cell, "command");
+      return;
+    }
+    if (cell.type === "code") this.host.run([cell]);
     if (command === "run") {
       this.activate(cell, "command");
     } else if (command === "run-and-insert" || index === this.cells.length - 1) {

@@ -106,6 +106,19 @@ function resolve(ytext: Y.Text, position: unknown): number | null {
   }
 }
 
+/** A relative position as JupyterLab publishes and reads it: every field present, `null`
+ * where unset. `Y.relativePositionToJSON` leaves unset fields out, and JupyterLab hands the
+ * JSON straight to `Y.createAbsolutePositionFromRelativePosition`, which takes a missing
+ * `item` (a caret at the end of a text) for a present one and fails on `item.client`. */
+export function positionJSON(position: Y.RelativePosition): Record<string, unknown> {
+  return {
+    type: position.type === null ? null : { client: position.type.client, clock: position.type.clock },
+    tname: position.tname,
+    item: position.item === null ? null : { client: position.item.client, clock: position.item.clock },
+    assoc: position.assoc,
+  };
+}
+
 /** Remote ranges in this text, from JupyterLab's `cursors` or y-codemirror's `cursor`. */
 function remoteRanges(config: CaretConfig): RemoteRange[] {
   const { awareness, ytext } = config;
@@ -174,8 +187,8 @@ class RemoteCaretsPlugin {
     const local = awareness.getLocalState();
     if (local === null) return;
     const cursors = update.state.selection.ranges.map((range) => ({
-      anchor: Y.relativePositionToJSON(Y.createRelativePositionFromTypeIndex(ytext, range.anchor)),
-      head: Y.relativePositionToJSON(Y.createRelativePositionFromTypeIndex(ytext, range.head)),
+      anchor: positionJSON(Y.createRelativePositionFromTypeIndex(ytext, range.anchor)),
+      head: positionJSON(Y.createRelativePositionFromTypeIndex(ytext, range.head)),
       primary: range === update.state.selection.main,
       empty: range.empty,
     }));

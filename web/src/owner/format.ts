@@ -13,12 +13,22 @@ export function relativeTime(at: number, now: number = Date.now() / 1000): strin
   return past ? `${value} ${unit} ago` : `in ${value} ${unit}`;
 }
 
-/** A local date and time, e.g. "2025-03-04 14:05" (or "14:05:09" with seconds). */
+/** A local date and time with its zone, e.g. "2025-03-04 14:05 CET" (or "14:05:09 CET"). */
 export function localTime(at: number, seconds = false): string {
   const d = new Date(at * 1000);
   const pad = (n: number) => String(n).padStart(2, "0");
   const time = `${pad(d.getHours())}:${pad(d.getMinutes())}${seconds ? `:${pad(d.getSeconds())}` : ""}`;
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${time}`;
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${time} ${timeZoneOf(d)}`.trimEnd();
+}
+
+/** The browser's time zone at `d`, short ("UTC", "CET", "GMT+2"): times say where they are. */
+export function timeZoneOf(d: Date): string {
+  try {
+    const parts = new Intl.DateTimeFormat(undefined, { timeZoneName: "short" }).formatToParts(d);
+    return parts.find((part) => part.type === "timeZoneName")?.value ?? "";
+  } catch {
+    return "";
+  }
 }
 
 /** Choices of the share dialog's expiry, in seconds. */
