@@ -125,8 +125,8 @@ class AwarenessRegistry:
                     continue
                 if self._live >= self.limits.max_states_per_room:
                     continue
-            elif held.principal != principal:
-                continue
+            elif held.peer_id != peer_id:
+                continue  # live elsewhere: only the connection that announced it updates it
             elif entry.clock <= held.clock:
                 continue  # not newer (e.g. another tab of the same person echoing it)
             state = None if entry.state is None else {**entry.state, "user": identity}
