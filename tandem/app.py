@@ -30,6 +30,7 @@ from .handlers.sharing import (
     InvitationsHandler,
 )
 from .rooms import DocumentRoom, Room, RoomManager, RoomSettings
+from .rooms.guard import OutputGuard
 from .store import SQLiteStore
 from .ydoc_shim import YDocShim
 
@@ -294,6 +295,8 @@ class TandemApp(ExtensionApp):
         except BaseException:
             await room.stop()
             raise
+        if kind == "notebook":
+            room.write_guards.append(OutputGuard(lambda: room.doc, self.log))
         self.execution.on_room_started(room)
         lab.on_room_started(self, room)
         return room

@@ -27,7 +27,7 @@ from ..protocol import (
 )
 from .awareness import AwarenessRegistry
 
-__all__ = ["Peer", "Room"]
+__all__ = ["Peer", "Room", "WriteGuard"]
 
 EMPTY_UPDATE = b"\x00\x00"
 
@@ -51,6 +51,17 @@ def _done() -> asyncio.Future[None]:
     return future
 
 
+class WriteGuard(Protocol):
+    """Checks a peer's write inside the write step: ``before`` runs just before the
+    update is applied, ``after`` right after; ``after`` may change the document (its
+    change is stored and relayed together with the peer's, as one net update) and
+    returns whether it did."""
+
+    def before(self, peer: Peer | None) -> None: ...
+
+    def after(self, peer: Peer | None) -> bool: ...
+
+
 class Room:
     """A live document shared by peers, without persistence (e.g. global awareness)."""
 
@@ -62,6 +73,7 @@ class Room:
         self.awareness = AwarenessRegistry()
         self.dropped_updates = 0
         self.on_denied: list[Callable[[Peer, str], None]] = []
+        self.write_guards: list[WriteGuard] = []
         self._captured: list[bytes] = []
         self._pending: list[bytes] = []
         self._known_state: bytes = self.doc.get_state()
@@ -173,6 +185,8 @@ class Room:
         """
         self._catch_up()
         self._captured.clear()
+        for guard in self.write_guards:
+            guard.before(origin)
         self._writing = True
         try:
             self.doc.apply_update(update)
@@ -192,6 +206,14 @@ class Room:
                 self._retry_pending()
             finally:
                 self._writing = False
+        corrected = False
+        if self.write_guards:
+            self._writing = True
+            try:
+                for guard in self.write_guards:
+                    corrected = guard.after(origin) or corrected
+            finally:
+                self._writing = False
         changes = self._take_captured()
         state = self.doc.get_state()
         if self._pending and state != self._known_state or len(changes) > 1:
@@ -199,7 +221,7 @@ class Room:
             # some of them out, so take everything the document gained instead.
             changes = [self.doc.get_update(self._known_state)]
         self._known_state = state
-        return self._commit(changes, origin, keep=[waiting] if waiting else [])
+        return self._commit(changes, origin, keep=[waiting] if waiting else [], echo=corrected)
 
     def _retry_pending(self) -> None:
         """Re-apply waiting structs: the CRDT library can leave some waiting even once
@@ -244,9 +266,14 @@ class Room:
         return changes
 
     def _commit(
-        self, changes: list[bytes], origin: Peer | None, keep: list[bytes] | None = None
+        self,
+        changes: list[bytes],
+        origin: Peer | None,
+        keep: list[bytes] | None = None,
+        echo: bool = False,
     ) -> asyncio.Future[None]:
-        """Persist ``changes`` (and ``keep``, stored but not relayed); relay once durable."""
+        """Persist ``changes`` (and ``keep``, stored but not relayed); relay once durable,
+        to the origin too when ``echo`` (a guard corrected its write)."""
         if not changes and not keep:
             return _done()
         stored = self.persist([*changes, *(keep or [])])
@@ -259,7 +286,9 @@ class Room:
                 self.close_all(4500, "the server could not store an update")
                 return
             for change in changes:
-                self.broadcast(encode_sync(SyncType.UPDATE, change), exclude=origin)
+                self.broadcast(
+                    encode_sync(SyncType.UPDATE, change), exclude=None if echo else origin
+                )
 
         stored.add_done_callback(relay)
         return stored
