@@ -15,6 +15,7 @@ from . import lab
 from .access import AccessService, AccessStore, AuditKind, load_or_create_key
 from .documents.files import DocumentFile
 from .documents.model import UnsupportedDocument, kind_for
+from .documents.visibility import check_visible
 from .execution import ExecutionService, ExecutionSettings
 from .handlers import RoomHandler, SessionHandler
 from .handlers import editor as editor_pages
@@ -285,6 +286,9 @@ class TandemApp(ExtensionApp):
         file_format, file_type, file_id = room_id.split(":", 2)
         kind = kind_for(file_format, file_type)
         file_ids = self.settings["file_id_manager"]
+        path = file_ids.get_path(file_id)
+        if path is not None:
+            await check_visible(self.serverapp.contents_manager, path, guest=False)
         file = DocumentFile(
             self.serverapp.contents_manager, lambda: file_ids.get_path(file_id), kind
         )

@@ -23,6 +23,7 @@ from ..access import AuditKind
 from ..auth import GuestUser, access_of
 from ..documents.files import BadFile, FileGone
 from ..documents.model import UnsupportedDocument
+from ..documents.visibility import NotVisible, check_visible
 from ..identity import identity_of
 from ..protocol import ProtocolError
 from ..rooms import DocumentRoom, Room, RoomManager
@@ -79,6 +80,8 @@ class RoomHandler(ReadyMixin, WebSocketMixin, WebSocketHandler, JupyterHandler):
             return self.close(4404, _reason(str(exc)))
         except (BadFile, UnsupportedDocument) as exc:
             return self.close(4400, _reason(str(exc)))
+        except NotVisible:
+            return self.close(4403, "not shared with you")
         except Exception as exc:
             self.log.exception("room %s failed to initialize", room_id)
             return self.close(1003, _session_reason("initialization_error", "", str(exc)))
@@ -99,6 +102,11 @@ class RoomHandler(ReadyMixin, WebSocketMixin, WebSocketHandler, JupyterHandler):
             self.close(4403, "not shared with you")
             return False
         allowed, expires, role = await guest_decision(self, path, "read")
+        if allowed:
+            try:
+                await check_visible(self.contents_manager, path, guest=True)
+            except NotVisible:
+                allowed = False
         if not allowed:
             self.close(4403, "not shared with you")
             return False

@@ -9,7 +9,9 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
+from ..auth import GuestUser
 from ..documents.files import BadFile, FileGone
+from ..documents.visibility import NotVisible, check_visible
 from ..documents.model import UnsupportedDocument, kind_for
 from ..paths import InvalidPath, normalize_api_path, resolve_inside
 from ..rooms import RoomManager
@@ -41,6 +43,10 @@ class SessionHandler(ReadyMixin, APIHandler):
             raise web.HTTPError(400, str(exc)) from exc
         await require_guest_access(self, path, "read")
         cm = self.contents_manager
+        try:
+            await check_visible(cm, path, guest=isinstance(self.current_user, GuestUser))
+        except NotVisible as exc:
+            raise web.HTTPError(404, f"file {path!r} does not exist") from exc
         if not await ensure_async(cm.file_exists(path)):
             raise web.HTTPError(404, f"file {path!r} does not exist")
         file_ids = self.settings["file_id_manager"]
