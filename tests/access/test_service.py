@@ -344,12 +344,18 @@ async def test_failed_redemptions_are_rate_limited(service, clock):
     for _ in range(10):
         with pytest.raises(InvalidInvitation):
             await service.redeem(new_code(), new_session_id(), "Ada", IP)
-    with pytest.raises(RateLimited) as info:  # even the right code, while limited
-        await service.redeem(code, new_session_id(), "Ada", IP)
+    with pytest.raises(RateLimited) as info:  # one failure more: limited
+        await service.redeem(new_code(), new_session_id(), "Ada", IP)
     assert 0 < info.value.retry_after <= 60
-    await service.redeem(code, new_session_id(), "Ada", "198.51.100.1")  # other clients unaffected
-    clock.advance(61)
+    with pytest.raises(RateLimited):  # previews count alike
+        await service.preview(new_code(), IP)
+    # The right code is never punished for others' failures behind the same address.
     await service.redeem(code, new_session_id(), "Ada", IP)
+    with pytest.raises(InvalidInvitation):  # other clients unaffected
+        await service.redeem(new_code(), new_session_id(), "Ada", "198.51.100.1")
+    clock.advance(61)
+    with pytest.raises(InvalidInvitation):
+        await service.redeem(new_code(), new_session_id(), "Ada", IP)
 
 
 # -- secrets at rest and the audit trail ---------------------------------------------
