@@ -22,6 +22,7 @@ from .handlers import editor as editor_pages
 from .handlers import execution as execution_api
 from .handlers import join as join_pages
 from .handlers import owner as owner_pages
+from .handlers.moves import recheck_guests
 from .handlers.room import GLOBAL_AWARENESS
 from .handlers.sharing import (
     AuditHandler,
@@ -301,6 +302,7 @@ class TandemApp(ExtensionApp):
             raise
         if kind == "notebook":
             room.write_guards.append(OutputGuard(lambda: room.doc, self.log))
+        room.on_moved.append(lambda moved: asyncio.ensure_future(recheck_guests(self, moved)))
         self.execution.on_room_started(room)
         lab.on_room_started(self, room)
         return room

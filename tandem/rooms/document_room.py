@@ -70,6 +70,8 @@ class DocumentRoom(Room):
         self._started = False
         self.on_saved: list[Callable[[DocumentRoom], None]] = []
         """Called after each successful save (e.g. to emit JupyterLab's session event)."""
+        self.on_moved: list[Callable[[DocumentRoom], None]] = []
+        """Called when the file was renamed or moved (e.g. to re-check guests' scope)."""
 
     # -- loading and epochs ----------------------------------------------------------
 
@@ -349,6 +351,8 @@ class DocumentRoom(Room):
         if path != self._path:
             self._path = path
             self._set_state(path=path)
+            for hook in self.on_moved:
+                hook(self)
         stat = await self.file.stat()
         if stat.version == self._file_version:
             return
