@@ -20,6 +20,7 @@ from jupyter_server.services.api.handlers import IdentityHandler
 from tornado import web
 
 from .access import AccessService, Principal, PrincipalKind
+from .access.permissions import guest_may
 from .identity import identity_of
 
 __all__ = ["GUEST_COOKIE", "GuestUser", "TandemAuthorizer", "TandemIdentityProvider", "access_of"]
@@ -123,7 +124,18 @@ class TandemAuthorizer(Authorizer):
     only into handlers that check scope and role themselves (``checks_guests = True``)
     and ``/api/me``."""
 
-    def is_authorized(self, handler: Any, user: User, action: str, resource: str) -> bool:
+    def is_authorized(self, handler: Any, user: User, action: str, resource: str) -> Any:
         if not isinstance(user, GuestUser):
             return True
+        if isinstance(handler, IdentityHandler):
+            return _guest_permission(handler, user, action, resource)  # awaited there
         return admits_guests(handler)
+
+
+async def _guest_permission(handler: Any, user: GuestUser, action: str, resource: str) -> bool:
+    """``/api/me?permissions=``: a guest's real permissions (see access.permissions)."""
+    access = access_of(handler)
+    if access is None or user.principal is None:
+        return False
+    grants = await access.grants_for_session_hash(user.principal.id)
+    return guest_may(grants, access.clock(), action, resource)
