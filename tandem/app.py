@@ -11,7 +11,7 @@ from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Enum, Float, Int, Unicode
 
-from . import lab
+from . import bodylimit, lab
 from .access import AccessService, AccessStore, AuditKind, load_or_create_key
 from .documents.files import DocumentFile
 from .documents.model import UnsupportedDocument, kind_for
@@ -104,6 +104,13 @@ class TandemApp(ExtensionApp):
     max_message_size = Int(
         64 * 1024 * 1024, config=True, help="Largest WebSocket message accepted, in bytes."
     )
+    max_request_body = Int(
+        1024 * 1024,
+        config=True,
+        help="Largest request body, in bytes, that Tandem's HTTP endpoints (/tandem/..., "
+        "/api/collaboration/...) accept; larger ones are refused before they are read. "
+        "Jupyter's own endpoints keep ServerApp.max_body_size.",
+    )
     max_output_bytes = Int(
         1024 * 1024,
         config=True,
@@ -189,6 +196,7 @@ class TandemApp(ExtensionApp):
         self.handlers.extend(lab.routes(self))
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
+        bodylimit.install(serverapp, self.max_request_body)
         await self.ready()
 
     def ready(self) -> asyncio.Future[None]:
