@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from tests.browser.conftest import browser  # noqa: F401  (Chromium, for the browser attacks)
 from tests.handlers.test_sharing import Guest
 
 
