@@ -28,6 +28,7 @@ from ..identity import identity_of
 from ..protocol import ProtocolError
 from ..rooms import DocumentRoom, Room, RoomManager
 from .guests import guest_decision
+from .moves import recheck_peer
 from .ready import ReadyMixin
 
 __all__ = ["RoomHandler"]
@@ -143,6 +144,15 @@ class RoomHandler(ReadyMixin, WebSocketMixin, WebSocketHandler, JupyterHandler):
             return self.close(4403, "Your access expired")
         if isinstance(message, str):
             return self.close(1007, "text frames are not part of the protocol")
+        if self.guest_path is not None and isinstance(room, DocumentRoom):
+            try:
+                current: str | None = room.file.path
+            except FileGone:
+                current = None
+            if current != self.guest_path:
+                # Moved since this guest was admitted: check again before applying.
+                if not await recheck_peer(self.settings["tandem"], current, self):
+                    return
         try:
             await room.receive(self, message)
         except ProtocolError as exc:

@@ -66,3 +66,30 @@ async def test_guest_stays_when_the_notebook_moves_within_the_share(server, gues
     await eventually(lambda: "still shared" in (root / "course/week2/lesson.ipynb").read_text())
     assert not peer.closed.is_set()
     await peer.close()
+
+
+async def test_no_guest_write_lands_after_a_move_even_before_the_room_notices(
+    root: Path, tmp_path: Path
+) -> None:
+    """The room notices moves only when it polls (here: every 30 s); the guest's socket
+    checks the file's current path before applying each message."""
+    from tests.handlers.test_sharing import Guest
+
+    args = [*FAST, "--TandemApp.file_poll_interval=30"]
+    async with TandemServer(root, tmp_path / "slow-state", args=args) as server:
+        guest = Guest(server)
+        try:
+            invite = await share(server, path="course", role="edit")
+            await guest.join(invite["link"])
+            peer = await guest.peer("course/lesson.ipynb")
+            await move(server, "course/lesson.ipynb", "private/lesson.ipynb")
+            source: Text = peer.notebook.ycells[1]["source"]
+            source += "\n# written after the move"
+            await eventually(lambda: peer.closed.is_set(), timeout=10)
+            assert peer.close_code == 4403
+            status, body = await server.arequest("GET", "/api/contents/private/lesson.ipynb")
+            assert status == 200
+            assert "written after the move" not in str(body["content"])
+            await peer.close()
+        finally:
+            await guest.close()
