@@ -132,9 +132,10 @@ class OutputGuard:
             self._known = self._snapshot(cells)
             self._dirty = False
 
-    def after(self, peer: Any) -> bool:
+    def after(self, peer: Any, strict: bool = False) -> bool:
+        """Neutralise what ``peer`` (or, when ``strict``, anyone) may not have written."""
         cells = self._cells()
-        if not self._dirty or peer is None or self._trusted(peer):
+        if not self._dirty or (not strict and (peer is None or self._trusted(peer))):
             return False
         fixes: list[tuple[Map, CellExecution, CellExecution | None]] = []
         for cell in cells:
@@ -154,7 +155,7 @@ class OutputGuard:
             self.log.warning(
                 "neutralised %d cell(s) of outputs, execution count or trust written by %s",
                 len(fixes),
-                getattr(peer, "peer_id", "a peer"),
+                getattr(peer, "peer_id", None) or "an update that waited for a dependency",
             )
         self._known = self._snapshot(cells)
         self._dirty = False

@@ -55,11 +55,12 @@ class WriteGuard(Protocol):
     """Checks a peer's write inside the write step: ``before`` runs just before the
     update is applied, ``after`` right after; ``after`` may change the document (its
     change is stored and relayed together with the peer's, as one net update) and
-    returns whether it did."""
+    returns whether it did. ``strict``: structs that waited for a dependency were
+    integrated too (they may come from anyone), so judge the write as a guest's."""
 
     def before(self, peer: Peer | None) -> None: ...
 
-    def after(self, peer: Peer | None) -> bool: ...
+    def after(self, peer: Peer | None, strict: bool = False) -> bool: ...
 
 
 class Room:
@@ -187,6 +188,7 @@ class Room:
         self._captured.clear()
         for guard in self.write_guards:
             guard.before(origin)
+        had_pending = bool(self._pending)
         self._writing = True
         try:
             self.doc.apply_update(update)
@@ -211,7 +213,7 @@ class Room:
             self._writing = True
             try:
                 for guard in self.write_guards:
-                    corrected = guard.after(origin) or corrected
+                    corrected = guard.after(origin, strict=had_pending) or corrected
             finally:
                 self._writing = False
         changes = self._take_captured()

@@ -9,6 +9,7 @@ frame it receives, so an unsafe intermediate state would be caught too.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -181,3 +182,46 @@ async def test_the_owner_still_writes_outputs_and_trust(server):
     assert _cells(other)[1]["outputs"][-1]["data"] == {"text/html": "<b>"}
     await other.close()
     await owner.close()
+
+
+async def test_a_guest_update_waiting_for_the_owners_next_write_is_judged_too(server, guest):
+    """The guest crafts an output that depends on a struct the owner has not written yet
+    (it knows the owner's client id and clock): the server keeps it waiting, and the
+    owner's next write integrates it. That write is judged as a guest's."""
+    from pycrdt import Array, Doc
+
+    invite = await share(server, role="edit")
+    await guest.join(invite["link"])
+    owner = await watch(server)
+    attacker = await guest.peer("demo.ipynb")
+    # The owner's next append to cell 1's outputs, forged with the owner's client id...
+    fake = Doc(client_id=owner.doc.client_id)
+    fake.apply_update(attacker.doc.get_update())
+    fake_cell = fake.get("cells", type=Array)[1]
+    fake_cell["outputs"].append(Map({"output_type": "stream", "name": "stdout", "text": "x"}))
+    # ...and the attacker's evil output right after it.
+    evil = Doc()
+    evil.apply_update(fake.get_update())
+    evil.get("cells", type=Array)[1]["outputs"].append(Map(EVIL_OUTPUT))
+    from tandem.protocol import SyncType, encode_sync
+
+    attacker.send(encode_sync(SyncType.UPDATE, evil.get_update(fake.get_state())))
+    await attacker.flush()
+    # The owner really appends an output (as JupyterLab does when it runs a cell itself).
+    cell: Map = owner.notebook.ycells[1]
+    cell["outputs"].append(Map({"output_type": "stream", "name": "stdout", "text": "owner\n"}))
+    await asyncio.sleep(1)  # the owner's write reaches the server and is judged
+    assert await _late_peer_check(server)
+    assert owner.unsafe_states == []
+    await attacker.close()
+    await owner.close()
+
+
+async def _late_peer_check(server: TandemServer) -> bool:
+    peer = await watch(server)
+    try:
+        outputs = json.dumps([c.get("outputs", []) for c in _cells(peer)])
+        assert "onerror" not in outputs, outputs
+        return True
+    finally:
+        await peer.close()
