@@ -11,8 +11,8 @@ from tornado import web
 
 from ..auth import GuestUser
 from ..documents.files import BadFile, FileGone
-from ..documents.visibility import NotVisible, check_visible
 from ..documents.model import UnsupportedDocument, kind_for
+from ..documents.visibility import NotVisible, check_visible
 from ..paths import InvalidPath, normalize_api_path, resolve_inside
 from ..rooms import RoomManager
 from .guests import require_guest_access
