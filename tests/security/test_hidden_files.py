@@ -44,13 +44,6 @@ async def server(root: Path, tmp_path: Path):
         await srv.stop()
 
 
-@pytest.fixture
-async def guest(server):
-    client = Guest(server)
-    yield client
-    await client.close()
-
-
 async def text_session(guest: Guest, path: str):
     return await guest.http.put(
         f"/api/collaboration/session/{path}",

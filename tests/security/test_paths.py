@@ -49,13 +49,6 @@ async def server(root: Path, tmp_path: Path):
         await srv.stop()
 
 
-@pytest.fixture
-async def guest(server):
-    client = Guest(server)
-    yield client
-    await client.close()
-
-
 def encodings(name: str) -> list[str]:
     """``name`` encoded for a URL once (the right way), twice and three times."""
     once = quote(name, safe="/")

@@ -19,7 +19,7 @@ from pycrdt import Map
 from tandem.testing import TandemServer, YPeer
 from tests.conftest import FAST, write_notebook
 from tests.eventually import eventually
-from tests.handlers.test_sharing import Guest, share
+from tests.handlers.test_sharing import share
 
 EVIL_HTML = '<img src="x" onerror="window.__pwned = document.cookie">'
 EVIL_OUTPUT = {
@@ -71,13 +71,6 @@ async def server(root: Path, tmp_path: Path):
         yield srv
     finally:
         await srv.stop()
-
-
-@pytest.fixture
-async def guest(server):
-    client = Guest(server)
-    yield client
-    await client.close()
 
 
 def _cells(peer: YPeer) -> list[dict[str, Any]]:
