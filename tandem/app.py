@@ -12,17 +12,19 @@ from jupyter_core.paths import jupyter_config_dir, jupyter_data_dir, jupyter_run
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Enum, Float, Int, List, Unicode
 
-from . import credentials, lab
+from . import bodylimit, credentials, lab
 from . import sandbox as confined
 from .access import AccessService, AccessStore, Action, LiveRegistry, load_or_create_key
 from .documents.files import DocumentFile
 from .documents.model import UnsupportedDocument, kind_for
+from .documents.visibility import check_visible
 from .execution import ExecutionService, ExecutionSettings
 from .handlers import RoomHandler, SessionHandler
 from .handlers import editor as editor_pages
 from .handlers import execution as execution_api
 from .handlers import join as join_pages
 from .handlers import owner as owner_pages
+from .handlers.moves import recheck_guests
 from .handlers.room import GLOBAL_AWARENESS
 from .handlers.send_queue import SendLimits
 from .handlers.sharing import (
@@ -34,6 +36,7 @@ from .handlers.sharing import (
 )
 from .rooms import DocumentRoom, Room, RoomManager, RoomSettings
 from .rooms.awareness import AwarenessLimits, PresencePolicy, PresenceSettings
+from .rooms.guard import OutputGuard
 from .rooms.room import WriteLimits
 from .store import SQLiteStore
 from .ydoc_shim import YDocShim
@@ -123,6 +126,13 @@ class TandemApp(ExtensionApp):
         config=True,
         help="Of a room's waiting updates, how many one connection may have; past it the "
         "connection is closed (1008).",
+    )
+    max_request_body = Int(
+        1024 * 1024,
+        config=True,
+        help="Largest request body, in bytes, that Tandem's HTTP endpoints (/tandem/..., "
+        "/api/collaboration/...) accept; larger ones are refused before they are read. "
+        "Jupyter's own endpoints keep ServerApp.max_body_size.",
     )
     max_output_bytes = Int(
         1024 * 1024,
@@ -419,6 +429,7 @@ class TandemApp(ExtensionApp):
             self.handlers.extend(hub_handlers.routes())
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
+        bodylimit.install(serverapp, self.max_request_body)
         await self.ready()
 
     def ready(self) -> asyncio.Future[None]:
@@ -534,6 +545,9 @@ class TandemApp(ExtensionApp):
         file_format, file_type, file_id = room_id.split(":", 2)
         kind = kind_for(file_format, file_type)
         file_ids = self.settings["file_id_manager"]
+        path = file_ids.get_path(file_id)
+        if path is not None:
+            await check_visible(self.serverapp.contents_manager, path, guest=False)
         file = DocumentFile(
             self.serverapp.contents_manager, lambda: file_ids.get_path(file_id), kind
         )
@@ -546,6 +560,9 @@ class TandemApp(ExtensionApp):
         except BaseException:
             await room.stop()
             raise
+        if kind == "notebook":
+            room.write_guards.append(OutputGuard(lambda: room.doc, self.log))
+        room.on_moved.append(lambda moved: asyncio.ensure_future(recheck_guests(self, moved)))
         self.execution.on_room_started(room)
         lab.on_room_started(self, room)
         return room

@@ -25,6 +25,7 @@ from jupyter_server.services.api.handlers import IdentityHandler
 from tornado import web
 
 from .access import AccessService, Grant, Permissions, Principal, PrincipalKind
+from .access.permissions import guest_may
 from .identity import identity_of, owner_user
 
 __all__ = [
@@ -198,4 +199,15 @@ class TandemAuthorizer(Authorizer):
     def is_authorized(self, handler: Any, user: User, action: str, resource: str) -> bool:
         if principal_of(user).is_owner:
             return True
+        if isinstance(handler, IdentityHandler):
+            return _granted_permission(handler, user, action, resource)
         return admits_guests(handler)
+
+
+def _granted_permission(handler: Any, user: User, action: str, resource: str) -> bool:
+    """``/api/me?permissions=``: a non-owner's real permissions, from the grants loaded
+    with their identity (see ``access.permissions.guest_may``)."""
+    access = access_of(handler)
+    if access is None or not isinstance(user, GrantedUser):
+        return False
+    return guest_may(user.grants, access.clock(), action, resource)

@@ -1,9 +1,12 @@
-"""API paths as Jupyter's contents API sees them: relative, '/'-separated, inside root."""
+"""API paths as Jupyter's contents API sees them: relative, '/'-separated, inside root.
+
+Paths reach these helpers decoded once, by Tornado's routing; they never decode again
+(a ``%`` is part of a name; see :mod:`tandem.access.scopes`).
+"""
 
 from __future__ import annotations
 
 import os
-from urllib.parse import unquote
 
 __all__ = ["InvalidPath", "normalize_api_path", "resolve_inside"]
 
@@ -13,8 +16,8 @@ class InvalidPath(ValueError):
 
 
 def normalize_api_path(path: str) -> str:
-    """Reject traversal (including URL-encoded forms) and return a clean relative path."""
-    decoded = unquote(path)
+    """Reject traversal and return a clean relative path (``path`` is already decoded)."""
+    decoded = path
     if any(ch in decoded for ch in ("\x00", "\\")) or any(ord(ch) < 32 for ch in decoded):
         raise InvalidPath("path contains forbidden characters")
     parts = [p for p in decoded.strip("/").split("/") if p not in ("", ".")]

@@ -6,13 +6,15 @@ an action the person tried audits it (:meth:`tandem.access.AccessService.refused
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from .policy import GRANTEE_KINDS, Decision, authorize
-from .records import Action, Grant, Principal
+from .records import Action, Grant, Principal, Role
 
-__all__ = ["Permissions"]
+__all__ = ["Permissions", "guest_may"]
+
+_CONTENTS_ACTIONS = {"read": Action.READ, "write": Action.WRITE}
 
 
 @dataclass(frozen=True)
@@ -48,3 +50,15 @@ class Permissions:
                 now=now,
             )
         ]
+
+
+def guest_may(grants: Iterable[Grant], now: float, action: str, resource: str) -> bool:
+    """What ``GET /api/me?permissions=...`` reports for a non-owner: JupyterLab shapes its
+    UI on it. A guest reaches none of Jupyter's own endpoints; through Tandem's rooms they
+    read (any valid grant) or read and write (edit, run) contents in their grants' scope.
+    Never ``kernels``, ``terminals``, ``server``, ``sessions``: Tandem's own execution
+    endpoint checks ``run`` itself, path by path."""
+    if resource != "contents" or action not in _CONTENTS_ACTIONS:
+        return False
+    wanted = _CONTENTS_ACTIONS[action]
+    return any(g.valid(now) and Role(g.role).can(wanted) for g in grants)

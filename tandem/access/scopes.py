@@ -3,6 +3,11 @@
 A scope is one file (exact match) or one folder (itself and everything below it, by whole
 path segments). Request paths are resolved the same way before they are compared, so a
 symlink inside the root reaches what it points to, and nothing else.
+
+Paths here are *decoded* paths: a URL is percent-decoded exactly once, by Tornado's
+routing (path arguments and query arguments), and JSON bodies carry paths as they are.
+Nothing here decodes again, so ``%``, ``%25`` and ``%2F`` are ordinary characters of a
+name: a grant on ``My Notebook.ipynb`` never reaches ``My%20Notebook.ipynb``.
 """
 
 from __future__ import annotations
@@ -10,11 +15,8 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from urllib.parse import unquote
 
 __all__ = ["InvalidScope", "Scope", "covers", "normalize_path", "normalize_scope", "overlaps"]
-
-_ENCODED = re.compile(r"%[0-9A-Fa-f]{2}")
 
 
 class InvalidScope(ValueError):
@@ -44,18 +46,10 @@ def _lexical(path: str) -> list[str]:
 def normalize_path(root_dir: str, path: str, *, must_exist: bool = False) -> str:
     """The root-relative real path of ``path`` ("" for the root itself).
 
-    Checks the path as given and once URL-decoded (``%2e%2e``, ``%2f``); a path that is
-    still percent-encoded after one decoding is refused as ambiguous. Symlinks are resolved
-    with ``os.path.realpath`` on both the root and the target.
+    ``path`` is already decoded (see the module docstring): a ``%`` is a character of a
+    name. Symlinks are resolved with ``os.path.realpath`` on both the root and the target.
     """
-    _lexical(path)
-    try:
-        decoded = unquote(path, errors="strict")
-    except UnicodeDecodeError:
-        raise InvalidScope("path is not valid UTF-8 once decoded") from None
-    parts = _lexical(decoded)
-    if _ENCODED.search(decoded):
-        raise InvalidScope("path is encoded more than once")
+    parts = _lexical(path)
     root = os.path.realpath(root_dir)
     real = os.path.realpath(os.path.join(root, *parts))
     if os.path.commonpath([root, real]) != root:

@@ -151,6 +151,13 @@ class FailureLimiter:
         if len(times) >= self.limit:
             raise RateLimited(retry_after=max(0.0, times[0] + self.window - self.clock()))
 
+    def limited(self, address: str) -> RateLimited | None:
+        """The error for an address past its limit (one more failure than allowed)."""
+        times = self._recent(address)
+        if len(times) > self.limit:
+            return RateLimited(retry_after=max(0.0, times[0] + self.window - self.clock()))
+        return None
+
     def fail(self, address: str) -> None:
         times = self._recent(address)
         times.append(self.clock())
@@ -349,13 +356,20 @@ class AccessService:
         stored = await self.store.get_invitation(inv.id)
         return (stored or inv), grant
 
-    async def preview(self, code: str) -> Invitation:
+    async def preview(self, code: str, client_address: str | None = None) -> Invitation:
         """The redeemable invitation behind ``code`` (for the join page); consumes nothing.
-        Unknown, expired, revoked and used-up codes all raise the same InvalidInvitation."""
+        Unknown, expired, revoked and used-up codes all raise the same InvalidInvitation;
+        with ``client_address``, a failure counts towards that address's limit (and past
+        it raises RateLimited), exactly as a failed redemption does."""
         inv = None
         if codes.is_well_formed(code):
             inv = await self.store.invitation_by_code_hash(codes.hash_code(self._key, code))
         if inv is None or not inv.redeemable(self.clock()):
+            if client_address is not None:
+                self.limiter.fail(client_address)
+                limited = self.limiter.limited(client_address)
+                if limited is not None:
+                    raise limited
             raise InvalidInvitation()
         return inv
 
@@ -373,8 +387,9 @@ class AccessService:
     ) -> Grant:
         """Bind the invitation to this guest session. Raises RateLimited, InvalidInvitation
         (the same for every kind of bad code), InvalidName, or InvalidRequest for a malformed
-        guest session (the caller generates those)."""
-        self.limiter.check(client_address)
+        guest session (the caller generates those). Only failures are limited: a valid
+        code always works, also from an address that made many failed attempts (a campus
+        NAT, a reverse proxy); past the limit, failures raise RateLimited."""
         session_hash = self.session_hash(guest_session)
         if session_hash is None:
             raise InvalidRequest("malformed guest session")
@@ -444,9 +459,11 @@ class AccessService:
 
     async def _failed(
         self, address: str, session_hash: str, inv: Invitation | None, why: str
-    ) -> InvalidInvitation:
-        """Count the failure and audit it (the reason is for the owner, not the guest)."""
+    ) -> AccessError:
+        """Count the failure and audit it (the reason is for the owner, not the guest);
+        RateLimited past the address's limit, else InvalidInvitation."""
         self.limiter.fail(address)
+        limited = self.limiter.limited(address)
         await self.record(
             AuditKind.REDEEM_FAILED,
             session_hash,
@@ -455,7 +472,7 @@ class AccessService:
             invitation_id=inv.id if inv else None,
             reason=why,
         )
-        return InvalidInvitation()
+        return limited or InvalidInvitation()
 
     # -- approval --------------------------------------------------------------------
 
@@ -554,6 +571,18 @@ class AccessService:
         """Every grant of this guest session (any state); [] for a malformed session id."""
         session_hash = self.session_hash(guest_session)
         return [] if session_hash is None else await self.store.grants_for_session(session_hash)
+
+    async def rotate_session(self, old_session: str, new_session: str) -> str | None:
+        """Move the grants of ``old_session`` to ``new_session`` (a fresh id issued at
+        redemption and admission, so a session id planted in a browser before never
+        carries the grant). Returns the old session's hash (its sockets must be closed),
+        or None if either id is malformed."""
+        old_hash, new_hash = self.session_hash(old_session), self.session_hash(new_session)
+        if old_hash is None or new_hash is None or old_hash == new_hash:
+            return None
+        async with self._lock:
+            await self.store.rebind_session(old_hash, new_hash)
+        return old_hash
 
     async def grants_for_session_hash(self, session_hash: str) -> list[Grant]:
         return await self.store.grants_for_session(session_hash)

@@ -309,6 +309,18 @@ class AccessStore:
         )
         return changed == 1
 
+    async def rebind_session(self, old_hash: str, new_hash: str) -> int:
+        """Move every grant of one guest session to another (a fresh session id issued at
+        redemption or admission). Returns how many grants moved."""
+        return await self._write(
+            lambda conn: (
+                conn.execute(
+                    "UPDATE access_grants SET guest_session_id = ? WHERE guest_session_id = ?",
+                    (new_hash, old_hash),
+                ).rowcount
+            )
+        )
+
     async def touch(self, grant_id: str, now: float) -> None:
         await self._write(
             lambda conn: conn.execute(

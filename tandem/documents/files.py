@@ -25,7 +25,7 @@ from jupyter_core.utils import ensure_async
 
 from .model import DocumentKind, prepare_notebook
 
-__all__ = ["BadFile", "DocumentFile", "FileChanged", "FileGone", "FileSnapshot"]
+__all__ = ["BadFile", "DocumentFile", "FileChanged", "FileGone", "FileReadOnly", "FileSnapshot"]
 
 
 class FileGone(Exception):
@@ -34,6 +34,10 @@ class FileGone(Exception):
 
 class FileChanged(Exception):
     """Another program changed the file since Tandem last looked; nothing was written."""
+
+
+class FileReadOnly(PermissionError):
+    """The file's permissions forbid writing it (e.g. ``chmod 444``); nothing was written."""
 
 
 class BadFile(Exception):
@@ -138,8 +142,10 @@ class DocumentFile:
                 return FileSnapshot(None, saved.get("hash"), saved.get("last_modified"))
             data = self._serialize(content)
             version = await asyncio.to_thread(write_atomically, os_path, data, expected_version)
-        except FileChanged:
+        except (FileChanged, FileReadOnly):
             raise
+        except PermissionError as exc:
+            raise FileReadOnly(f"{path} is read-only") from exc
         except Exception as exc:
             raise self._translate(exc, path) from exc
         return FileSnapshot(None, hashlib.sha256(data).hexdigest(), version)
@@ -177,6 +183,15 @@ def _read_bytes(os_path: str) -> tuple[tuple[int, int, int], bytes]:
         return version, handle.read()
 
 
+def _writable(os_path: str, mode: int) -> bool:
+    """Whether the file's own permissions allow writing it. Replacing a file by rename
+    needs only the folder's permission, so this is checked explicitly; root, whom the
+    kernel lets write anything, still respects a file nobody may write (``chmod 444``)."""
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        return bool(mode & 0o222)
+    return os.access(os_path, os.W_OK)
+
+
 def _version(st: os.stat_result) -> tuple[int, int, int]:
     return (st.st_ino, st.st_mtime_ns, st.st_size)
 
@@ -191,6 +206,8 @@ def write_atomically(os_path: str, data: bytes, expected: Any = None) -> tuple[i
         raise FileNotFoundError(os_path)
     folder = os.path.dirname(os_path)
     mode = os.stat(os_path).st_mode & 0o7777
+    if not _writable(os_path, mode):
+        raise FileReadOnly(f"{os_path} is read-only")
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".~tandem-", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:

@@ -31,6 +31,7 @@ from ..auth import GUEST_COOKIE, principal_of
 from ..identity import identity_of
 from ..paths import InvalidPath, notebook_api_path
 from .errors import JsonErrors
+from .frame_guard import FRAME_GUARD_JSON
 from .guests import audit_refusal, decide_access
 from .pages import login_url
 from .ready import ReadyMixin
@@ -76,7 +77,8 @@ FRAME_CSP = "; ".join(
 FRAME_PAGE = """<!doctype html><html><head><meta charset="utf-8"><script>
 (function () {
   var done = false;
-  var reporter = "<scr" + "ipt>(function(){var last=-1;function report(){"
+  var guard = "<scr" + "ipt>" + __GUARD__ + "</scr" + "ipt>";
+  var reporter = guard + "<scr" + "ipt>(function(){var last=-1;function report(){"
     + "var h=Math.ceil(Math.max(document.documentElement.scrollHeight,"
     + "document.body?document.body.scrollHeight:0));"
     + "if(h!==last){last=h;parent.postMessage({type:'tandem-frame-size',height:h},'*');}}"
@@ -95,7 +97,7 @@ FRAME_PAGE = """<!doctype html><html><head><meta charset="utf-8"><script>
   });
   parent.postMessage({type: "tandem-frame-ready"}, "*");
 })();
-</script></head><body></body></html>"""
+</script></head><body></body></html>""".replace("__GUARD__", FRAME_GUARD_JSON)
 
 PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>

@@ -61,7 +61,10 @@ def owner_display_name(app: Any) -> str:
 def _card(title: str, *paragraphs: str, attributes: str = "") -> str:
     """Trusted HTML of a simple page: a heading and paragraphs (already escaped)."""
     inner = "".join(f"<p>{p}</p>" for p in paragraphs)
-    return f'<main class="narrow"><div class="card"{attributes}><h1>{html.escape(title)}</h1>{inner}</div></main>'
+    return (
+        f'<main class="narrow"><div class="card"{attributes}>'
+        f"<h1>{html.escape(title)}</h1>{inner}</div></main>"
+    )
 
 
 INVALID_TITLE = "This link is not valid"
@@ -108,24 +111,54 @@ class GuestPage(ReadyMixin, PageMixin, JupyterHandler):
 
 
 class JoinHandler(GuestPage):
+    _log_uri: str | None = None
+
     def check_xsrf_cookie(self) -> None:
         # Tornado's check, always: Jupyter's skips it for some logins, and a redemption
         # must never be forged (the visitor may have no login at all yet).
         RequestHandler.check_xsrf_cookie(self)
 
+    def _redacted_uri(self) -> str:
+        return self._log_uri or self.base_url + "tandem/join/[code]"
+
+    def finish(self, chunk: Any = None) -> Any:
+        # The code is a credential: the access log names the invitation instead (once
+        # it is known), never the code.
+        self.request.uri = self._redacted_uri()
+        return super().finish(chunk)
+
+    def _request_summary(self) -> str:
+        """What Tornado's error log lines name the request by (e.g. a refused XSRF)."""
+        return f"{self.request.method} {self._redacted_uri()} ({self.request.remote_ip})"
+
+    def _name_invitation(self, invitation_id: str) -> None:
+        self._log_uri = f"{self.base_url}tandem/join/[code of {invitation_id}]"
+
     def invalid(self, status: int = 404) -> None:
         self.set_status(status)
         self.page(INVALID_TITLE, INVALID_BODY, "invalid")
+
+    def too_many(self, exc: RateLimited) -> None:
+        self.set_status(429)
+        self.set_header("Retry-After", str(int(exc.retry_after) + 1))
+        self.page(
+            "Too many attempts", _card("Too many attempts", "Wait a minute and try again."), "error"
+        )
 
     @allow_unauthenticated
     async def get(self, code: str) -> None:
         access = access_of(self)
         try:
-            invitation = await access.preview(code) if access else None
+            invitation = (
+                await access.preview(code, self.request.remote_ip or "") if access else None
+            )
+        except RateLimited as exc:
+            return self.too_many(exc)
         except InvalidInvitation:
             invitation = None
         if invitation is None:
             return self.invalid()
+        self._name_invitation(invitation.id)
         self.page("Join", self._invitation_page(invitation), "join")
 
     def _invitation_page(self, invitation: Invitation) -> str:
@@ -147,7 +180,8 @@ class JoinHandler(GuestPage):
         return (
             '<main class="narrow"><div class="card">'
             f"<h1>{owner} shares a {what} with you</h1>"
-            f'<dl class="facts"><dt>{what.capitalize()}</dt><dd class="path">{html.escape(invitation.scope_path)}</dd>'
+            f'<dl class="facts"><dt>{what.capitalize()}</dt>'
+            f'<dd class="path">{html.escape(invitation.scope_path)}</dd>'
             f"<dt>Role</dt><dd><b>{role}</b>: you can {ROLE_MEANING[role]}</dd>"
             f"<dt>Until</dt><dd>{_time(invitation.expires_at)}</dd></dl>"
             f"{warning}{approval}"
@@ -164,34 +198,46 @@ class JoinHandler(GuestPage):
         access = access_of(self)
         if access is None:
             return self.invalid()
-        session = self.get_cookie(GUEST_COOKIE) or new_session_id()
+        carried = self.get_cookie(GUEST_COOKIE)
+        session = carried if carried and access.session_hash(carried) else new_session_id()
         name = self.get_body_argument("name", "").strip() or None
         try:
             grant = await access.redeem(code, session, name, self.request.remote_ip or "")
         except RateLimited as exc:
-            self.set_status(429)
-            self.set_header("Retry-After", str(int(exc.retry_after) + 1))
-            return self.page(
-                "Too many attempts",
-                _card("Too many attempts", "Wait a minute and try again."),
-                "error",
-            )
+            return self.too_many(exc)
         except (InvalidName, InvalidRequest) as exc:
             self.set_status(400)
             return self.page("Cannot join", _card("Cannot join", html.escape(str(exc))), "error")
         except InvalidInvitation:
             return self.invalid()
-        self.set_cookie(
-            GUEST_COOKIE,
-            session,
-            httponly=True,
-            samesite="Strict",
-            secure=self.request.protocol == "https",
-            path=self.base_url,
-        )
+        self._name_invitation(grant.invitation_id)
+        await renew_guest_session(self, session)
         if grant.status is GrantStatus.PENDING:
             return self.redirect(self.base_url + "tandem/waiting", status=303)
         self.redirect(target_of(self.base_url, grant), status=303)
+
+
+async def renew_guest_session(handler: Any, session: str) -> None:
+    """Issue a fresh guest session id and move the session's grants to it (at every
+    redemption and admission): a session id planted in the browser beforehand (session
+    fixation) never carries what the guest was given. The old session's open sockets are
+    closed with 4001, so the guest's tabs reconnect with the new cookie."""
+    access = access_of(handler)
+    assert access is not None
+    fresh = new_session_id()
+    old_hash = await access.rotate_session(session, fresh)
+    if old_hash is not None:
+        app = handler.settings.get("tandem")
+        if app is not None:
+            app.live.close([old_hash], 4001, "guest session renewed")
+    handler.set_cookie(
+        GUEST_COOKIE,
+        fresh,
+        httponly=True,
+        samesite="Strict",
+        secure=handler.request.protocol == "https",
+        path=handler.base_url,
+    )
 
 
 @dataclass(frozen=True)
@@ -215,6 +261,8 @@ async def waiting_state(handler: Any) -> WaitingState:
     latest = max(grants, key=lambda g: g.created_at)
     now = access.clock()
     if latest.valid(now):
+        # Admitted: the session that waited gets a fresh id now it carries access.
+        await renew_guest_session(handler, session)
         return WaitingState("admitted", target_of(handler.base_url, latest), latest.scope_path)
     if latest.status is GrantStatus.REFUSED:
         return WaitingState("refused", None, latest.scope_path)
@@ -240,7 +288,8 @@ class WaitingHandler(GuestPage):
             title, text = (
                 f"Waiting for {owner}",
                 (
-                    f"You asked to join {what}. This page moves on by itself as soon as you are let in."
+                    f"You asked to join {what}. "
+                    "This page moves on by itself as soon as you are let in."
                 ),
             )
         elif state.status == "refused":

@@ -18,14 +18,16 @@ from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
 from tornado.websocket import WebSocketHandler
 
-from ..access import Action, AuditKind, LiveConnection, Principal
+from ..access import Action, AuditKind, Decision, LiveConnection, Principal
 from ..auth import TandemIdentityMixin, access_of, permissions_of, principal_of
 from ..documents.files import BadFile, FileGone
 from ..documents.model import UnsupportedDocument
+from ..documents.visibility import NotVisible, check_visible
 from ..identity import identity_of
 from ..protocol import ProtocolError
 from ..rooms import DocumentRoom, Room, RoomManager
 from .guests import audit_refusal, decide_access
+from .moves import recheck_peer
 from .ready import ReadyMixin
 from .send_queue import SendLimits, SendQueue
 
@@ -90,6 +92,8 @@ class RoomHandler(ReadyMixin, WebSocketMixin, WebSocketHandler, JupyterHandler):
             return self.close(4404, _reason(str(exc)))
         except (BadFile, UnsupportedDocument) as exc:
             return self.close(4400, _reason(str(exc)))
+        except NotVisible:
+            return self.close(4403, "not shared with you")
         except Exception as exc:
             self.log.exception("room %s failed to initialize", room_id)
             return self.close(1003, _session_reason("initialization_error", "", str(exc)))
@@ -120,6 +124,8 @@ class RoomHandler(ReadyMixin, WebSocketMixin, WebSocketHandler, JupyterHandler):
                 self.close(4403, "not shared with you")
                 return False
             read = await decide_access(self, path, Action.READ)
+            if read.allowed and not await self._visible_to_guests(path):
+                read = Decision(False, "hidden file")
             if not read.allowed or read.role is None:
                 await audit_refusal(self, path, Action.READ, read, room=room_id[:64])
                 self.close(4403, "not shared with you")
@@ -146,6 +152,15 @@ class RoomHandler(ReadyMixin, WebSocketMixin, WebSocketHandler, JupyterHandler):
         if path is not None:
             self._audit(AuditKind.ROOM_JOINED, path)
             self.joined_path = path
+        return True
+
+    async def _visible_to_guests(self, path: str) -> bool:
+        """Hidden files (``.env``, ``.git/``...) and names the contents manager leaves out
+        of listings are never served to anyone but the owner, even inside a share."""
+        try:
+            await check_visible(self.contents_manager, path, guest=True)
+        except NotVisible:
+            return False
         return True
 
     async def _still_readable(self, path: str) -> bool:
@@ -183,6 +198,16 @@ class RoomHandler(ReadyMixin, WebSocketMixin, WebSocketHandler, JupyterHandler):
             return self.close(4403, "Your access expired")
         if isinstance(message, str):
             return self.close(1007, "text frames are not part of the protocol")
+        admitted_on = live.path if live is not None and not self.principal.is_owner else None
+        if admitted_on is not None and isinstance(room, DocumentRoom):
+            try:
+                current: str | None = room.file.path
+            except FileGone:
+                current = None
+            if current != admitted_on:
+                # Moved since this guest was admitted: check again before applying.
+                if not await recheck_peer(self.settings["tandem"], current, self):
+                    return
         try:
             await room.receive(self, message)
         except ProtocolError as exc:

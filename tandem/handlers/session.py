@@ -9,8 +9,10 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
+from ..auth import principal_of
 from ..documents.files import BadFile, FileGone
 from ..documents.model import UnsupportedDocument, kind_for
+from ..documents.visibility import NotVisible, check_visible
 from ..paths import InvalidPath, normalize_api_path, resolve_inside
 from ..rooms import RoomManager
 from .errors import JsonErrors
@@ -42,6 +44,10 @@ class SessionHandler(JsonErrors, ReadyMixin, APIHandler):
             raise web.HTTPError(400, str(exc)) from exc
         await require_access(self, path, "read")
         cm = self.contents_manager
+        try:
+            await check_visible(cm, path, guest=not principal_of(self.current_user).is_owner)
+        except NotVisible as exc:
+            raise web.HTTPError(404, f"file {path!r} does not exist") from exc
         if not await ensure_async(cm.file_exists(path)):
             raise web.HTTPError(404, f"file {path!r} does not exist")
         file_ids = self.settings["file_id_manager"]

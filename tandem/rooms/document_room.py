@@ -13,7 +13,7 @@ from typing import Any
 from pycrdt import Doc
 
 from .. import faults
-from ..documents.files import DocumentFile, FileChanged, FileGone
+from ..documents.files import DocumentFile, FileChanged, FileGone, FileReadOnly
 from ..documents.merge import file_change_update
 from ..documents.model import DocumentKind, content_fingerprint, new_document, repair_notebook
 from ..protocol import ProtocolError, Reader, encode_raw_json
@@ -73,6 +73,8 @@ class DocumentRoom(Room):
         """True when the document was just built from its file (nothing ran in it yet)."""
         self.on_saved: list[Callable[[DocumentRoom], None]] = []
         """Called after each successful save (e.g. to emit JupyterLab's session event)."""
+        self.on_moved: list[Callable[[DocumentRoom], None]] = []
+        """Called when the file was renamed or moved (e.g. to re-check guests' scope)."""
 
     # -- loading and epochs ----------------------------------------------------------
 
@@ -264,11 +266,20 @@ class DocumentRoom(Room):
             except FileGone:
                 self._file_gone()
                 return "failed"
+            except FileReadOnly:
+                # As Jupyter does: a read-only file is never overwritten; the edits stay
+                # in the room's history, and the document's state says why it is unsaved.
+                self._restore_synced(previous)
+                self._set_state(save_error=f"{self._path} is read-only: changes are not saved")
+                self.log.warning("%s is read-only; not saving it", self._path)
+                return "failed"
             except Exception as exc:
                 self.log.error("could not save %s: %r", self._path, exc)
                 return "failed"
             self._file_version = saved.version
             self._dirty_since = None
+            if self.document.ystate.get("save_error"):
+                self._set_state(save_error="")
             if self._edit_seq == seq:
                 self._set_state(dirty=False, hash=saved.hash)
             else:
@@ -280,6 +291,12 @@ class DocumentRoom(Room):
                 self.compact()
             self._notify_saved()
             return "success"
+
+    def _restore_synced(self, previous: tuple[str | None, bytes]) -> None:
+        """The write did not happen: the file still holds what was synced before."""
+        if previous[0] is not None:
+            self._base_update = previous[1]
+            self._mark_synced(previous[0])
 
     def _notify_saved(self) -> None:
         for hook in self.on_saved:
@@ -346,6 +363,8 @@ class DocumentRoom(Room):
         if path != self._path:
             self._path = path
             self._set_state(path=path)
+            for hook in self.on_moved:
+                hook(self)
         stat = await self.file.stat()
         if stat.version == self._file_version:
             return

@@ -39,7 +39,7 @@ from .awareness import (
     is_viewer,
 )
 
-__all__ = ["Peer", "Room", "WriteLimits"]
+__all__ = ["Peer", "Room", "WriteGuard", "WriteLimits"]
 
 EMPTY_UPDATE = b"\x00\x00"
 MiB = 1024 * 1024
@@ -106,6 +106,18 @@ def _done() -> asyncio.Future[None]:
     return future
 
 
+class WriteGuard(Protocol):
+    """Checks a peer's write inside the write step: ``before`` runs just before the
+    update is applied, ``after`` right after; ``after`` may change the document (its
+    change is stored and relayed together with the peer's, as one net update) and
+    returns whether it did. ``strict``: structs that waited for a dependency were
+    integrated too (they may come from anyone), so judge the write as a guest's."""
+
+    def before(self, peer: Peer | None) -> None: ...
+
+    def after(self, peer: Peer | None, strict: bool = False) -> bool: ...
+
+
 class Room:
     """A live document shared by peers, without persistence (e.g. global awareness)."""
 
@@ -126,6 +138,7 @@ class Room:
         self._step2_cache: tuple[bytes, bytes, bytes] | None = None
         self.dropped_updates = 0
         self.on_denied: list[Callable[[Peer, str], None]] = []
+        self.write_guards: list[WriteGuard] = []
         self._captured: list[bytes] = []
         self._pending: list[bytes] = []
         self._known_state: bytes = self.doc.get_state()
@@ -349,6 +362,9 @@ class Room:
 
     def _integrate(self, update: bytes, origin: Peer | None) -> asyncio.Future[None]:
         self._captured.clear()
+        for guard in self.write_guards:
+            guard.before(origin)
+        had_pending = bool(self._pending)
         self._writing = True
         try:
             self.doc.apply_update(update)
@@ -365,6 +381,16 @@ class Room:
             # relay it once integrated (see _catch_up).
             self._pending.append(left)
             keep.append(left)
+        corrected = False
+        if self.write_guards:
+            # Released waiting updates may be anyone's: judge the whole write strictly.
+            strict = had_pending or bool(released)
+            self._writing = True
+            try:
+                for guard in self.write_guards:
+                    corrected = guard.after(origin, strict=strict) or corrected
+            finally:
+                self._writing = False
         changes = self._take_captured()
         state = self.doc.get_state()
         echo = False
@@ -376,7 +402,7 @@ class Room:
         self._known_state = state
         if self._pending:
             self.still_pending()
-        return self._commit(changes, origin, keep=keep, echo=echo)
+        return self._commit(changes, origin, keep=keep, echo=echo or corrected)
 
     # -- waiting updates -------------------------------------------------------------
 

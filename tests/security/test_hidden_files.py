@@ -1,0 +1,102 @@
+"""Item 3: hidden files inside a shared folder are out of reach, as Jupyter hides them.
+
+The attack: a guest of folder ``proj/`` opens ``proj/.env`` and ``proj/.git/config``
+through ``text:file`` rooms, and an edit guest rewrites ``.git/hooks/pre-commit``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tandem.testing import TandemServer, YPeer
+from tests.conftest import FAST, write_notebook
+from tests.eventually import eventually
+from tests.handlers.test_sharing import Guest, share
+
+SECRET = "API_KEY=sk-live-123\n"
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    folder = tmp_path / "root"
+    proj = folder / "proj"
+    (proj / ".git" / "hooks").mkdir(parents=True)
+    write_notebook(proj / "lesson.ipynb")
+    (proj / ".env").write_text(SECRET)
+    (proj / ".git" / "config").write_text("[core]\n")
+    hook = proj / ".git" / "hooks" / "pre-commit"
+    hook.write_text("#!/bin/sh\nexit 0\n")
+    hook.chmod(0o755)
+    (proj / "notes.txt").write_text("visible\n")
+    (proj / "draft.txt~").write_text("editor backup\n")
+    return folder
+
+
+@pytest.fixture
+async def server(root: Path, tmp_path: Path):
+    srv = TandemServer(root, tmp_path / "state", args=FAST)
+    await srv.start()
+    try:
+        yield srv
+    finally:
+        await srv.stop()
+
+
+async def text_session(guest: Guest, path: str):
+    return await guest.http.put(
+        f"/api/collaboration/session/{path}",
+        json={"format": "text", "type": "file"},
+        headers=guest.xsrf,
+    )
+
+
+async def text_peer(guest: Guest, file_id: str, session_id: str = "") -> YPeer:
+    cookie = "; ".join(f"{k}={v}" for k, v in guest.http.cookies.items())
+    peer = YPeer("text")
+    url = f"{guest.server.ws_url}/api/collaboration/room/text:file:{file_id}?sessionId={session_id}"
+    await peer.connect(url, {"Cookie": cookie, "Origin": guest.server.http_url})
+    return peer
+
+
+@pytest.mark.parametrize("path", ["proj/.env", "proj/.git/config", "proj/.git/hooks/pre-commit"])
+async def test_guest_cannot_open_hidden_files_in_a_shared_folder(server, guest, root, path):
+    invite = await share(server, path="proj", role="edit")
+    await guest.join(invite["link"])
+    assert (await text_session(guest, "proj/notes.txt")).status_code in (200, 201)
+    response = await text_session(guest, path)
+    assert response.status_code == 404, response.text
+    assert SECRET not in response.text
+
+
+async def test_guest_cannot_open_names_left_out_of_listings(server, guest):
+    invite = await share(server, path="proj", role="view")
+    await guest.join(invite["link"])
+    assert (await text_session(guest, "proj/draft.txt~")).status_code == 404
+
+
+async def test_owner_sessions_follow_allow_hidden(server):
+    status, _ = await server.arequest(
+        "PUT", "/api/collaboration/session/proj/.env", {"format": "text", "type": "file"}
+    )
+    assert status == 404
+    assert (await server.session("proj/notes.txt", kind="text"))["fileId"]
+
+
+async def test_guest_who_knows_a_file_id_cannot_join_its_room(server, guest):
+    """The room checks the file's path at every join, not only the session endpoint: the
+    owner opened an unlisted file (its id is now known), a guest connects to it by id."""
+    info = await server.session("proj/draft.txt~", kind="text")
+    owner = YPeer("text")
+    url = f"{server.ws_url}/api/collaboration/room/text:file:{info['fileId']}"
+    await owner.connect(f"{url}?sessionId={info['sessionId']}", server.headers)
+    await owner.wait_synced()
+    invite = await share(server, path="proj", role="edit")
+    await guest.join(invite["link"])
+    intruder = await text_peer(guest, info["fileId"], info["sessionId"])
+    await eventually(lambda: intruder.closed.is_set(), timeout=10)
+    assert intruder.close_code == 4403
+    assert "editor backup" not in str(intruder.document.get())
+    await intruder.close()
+    await owner.close()
