@@ -283,6 +283,12 @@ class TandemApp(ExtensionApp):
         "it catches up.",
     )
 
+    @property
+    def server(self) -> Any:
+        """The Jupyter server this extension runs in (set before any of Tandem's hooks)."""
+        assert self.serverapp is not None, "Tandem runs inside a Jupyter server"
+        return self.serverapp
+
     def initialize_settings(self) -> None:
         path = self.db_path or os.path.join(jupyter_data_dir(), "tandem", "tandem.sqlite")
         self.store = SQLiteStore(path, synchronous=self.sqlite_synchronous)
@@ -290,7 +296,7 @@ class TandemApp(ExtensionApp):
         self.access = AccessService(
             AccessStore(path, synchronous=self.sqlite_synchronous),
             key,
-            self.serverapp.root_dir,
+            self.server.root_dir,
             default_expiry=self.invitation_expiry,
             max_expiry=self.invitation_max_expiry,
         )
@@ -330,8 +336,8 @@ class TandemApp(ExtensionApp):
         self.execution = ExecutionService(
             self.rooms,
             file_ids,
-            self.serverapp.kernel_manager,
-            self.serverapp.session_manager,
+            self.server.kernel_manager,
+            self.server.session_manager,
             ExecutionSettings(
                 max_output_bytes=self.max_output_bytes,
                 flush_interval=self.output_flush_interval,
@@ -547,10 +553,8 @@ class TandemApp(ExtensionApp):
         file_ids = self.settings["file_id_manager"]
         path = file_ids.get_path(file_id)
         if path is not None:
-            await check_visible(self.serverapp.contents_manager, path, guest=False)
-        file = DocumentFile(
-            self.serverapp.contents_manager, lambda: file_ids.get_path(file_id), kind
-        )
+            await check_visible(self.server.contents_manager, path, guest=False)
+        file = DocumentFile(self.server.contents_manager, lambda: file_ids.get_path(file_id), kind)
         room = DocumentRoom(room_id, file_id, kind, file, self.store, self.room_settings, self.log)
         room.limits = self._write_limits()
         room.configure_presence(self.presence_settings)
@@ -562,7 +566,11 @@ class TandemApp(ExtensionApp):
             raise
         if kind == "notebook":
             room.write_guards.append(OutputGuard(lambda: room.doc, self.log))
-        room.on_moved.append(lambda moved: asyncio.ensure_future(recheck_guests(self, moved)))
+
+        def recheck(moved: DocumentRoom) -> None:
+            asyncio.ensure_future(recheck_guests(self, moved))
+
+        room.on_moved.append(recheck)
         self.execution.on_room_started(room)
         lab.on_room_started(self, room)
         return room
@@ -576,7 +584,7 @@ class _LazyFileIds:
         self._app = app
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._app.serverapp.web_app.settings["file_id_manager"], name)
+        return getattr(self._app.server.web_app.settings["file_id_manager"], name)
 
 
 launch_new_instance = TandemApp.launch_instance

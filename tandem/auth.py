@@ -187,7 +187,7 @@ class TandemIdentityProvider(TandemIdentityMixin, PasswordIdentityProvider):
         user = await super()._get_user(handler)
         if user is not None:  # the owner, under one name in every browser
             owner_name = str(getattr(handler.settings.get("tandem"), "owner_name", ""))
-            return owner_user(user, owner_name)  # type: ignore[no-any-return]
+            return owner_user(user, owner_name)
         return await guest_user(handler)
 
 

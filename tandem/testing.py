@@ -231,7 +231,7 @@ class YPeer:
 
     def __init__(self, kind: str = "notebook") -> None:
         self.kind = kind
-        self.doc = Doc()
+        self.doc: Doc[Any] = Doc()
         self.document: Any = new_document("notebook" if kind == "notebook" else "text", self.doc)
         self.ws: Any = None
         self.synced = asyncio.Event()

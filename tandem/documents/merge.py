@@ -17,7 +17,7 @@ from bisect import bisect_left
 from collections.abc import Iterator
 from difflib import SequenceMatcher
 from itertools import accumulate
-from typing import Any, Literal
+from typing import Any, Literal, cast
 from uuid import uuid4
 
 from jupyter_ydoc import YNotebook
@@ -30,7 +30,7 @@ __all__ = ["file_change_update", "make_equal", "make_notebook_equal", "make_text
 _YNB = YNotebook.__new__(YNotebook)
 _REFINE_MAX_CHARS = 2000  # replaced line blocks up to this size are diffed by character
 _CELL_SPECIAL_KEYS = {"id", "cell_type", "source", "metadata", "outputs", "execution_state"}
-_EMPTY_CELL = {  # what YNotebook.set stores for a notebook without cells
+_EMPTY_CELL: dict[str, Any] = {  # what YNotebook.set stores for a notebook without cells
     "cell_type": "code",
     "execution_count": None,
     "metadata": {"trusted": True},
@@ -80,7 +80,7 @@ def file_change_update(
     base_update: bytes, kind: Literal["notebook", "text"], new_content: Any
 ) -> bytes:
     """Return the Y update turning the base state into ``new_content`` (empty: ``b"\\0\\0"``)."""
-    scratch = Doc()  # fresh random client id
+    scratch: Doc[Any] = Doc()  # fresh random client id
     scratch.apply_update(base_update)
     before = scratch.get_state()
     make_equal(scratch, kind, new_content)
@@ -155,7 +155,10 @@ def _update_map(ymap: Map, target: dict[str, Any]) -> None:
 
 def _update_meta(ymeta: Map, target: dict[str, Any]) -> None:
     # Like YNotebook._set: numbers as floats, default kernelspec/language_info.
-    nb = cast_all({k: copy.deepcopy(v) for k, v in target.items() if k != "cells"}, int, float)
+    nb = cast(
+        dict[str, Any],
+        cast_all({k: copy.deepcopy(v) for k, v in target.items() if k != "cells"}, int, float),
+    )
     for key, default in (("nbformat", 4.0), ("nbformat_minor", 5.0)):
         if not _same(ymeta.get(key), nb.get(key, default)):
             ymeta[key] = nb.get(key, default)
@@ -170,7 +173,7 @@ def _update_meta(ymeta: Map, target: dict[str, Any]) -> None:
 
 
 def _cell_to_py(ycell: Map) -> dict[str, Any]:
-    cell = cast_all(ycell.to_py() or {}, float, int)
+    cell = cast(dict[str, Any], cast_all(ycell.to_py() or {}, float, int))
     if cell.get("cell_type") in ("markdown", "raw") and not cell.get("attachments", True):
         del cell["attachments"]
     return cell

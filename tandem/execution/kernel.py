@@ -10,6 +10,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from .document import ExecutionDocument, OutputWriter
@@ -178,7 +179,7 @@ class NotebookKernel:
                 doc = await self.document()
                 doc.publish_queue(self._all_runs(), changed=[run])
                 if run.failed and run.batch:
-                    await self.cancel(lambda other, batch=run.batch: other.batch == batch)
+                    await self.cancel(partial(_in_batch, batch=run.batch))
             doc = await self.document()
             if self.kernel_id is not None:
                 doc.set_kernel(KernelStatus.IDLE, self.kernel_name, self.display_name)
@@ -469,3 +470,8 @@ class NotebookKernel:
         doc = await self.document()
         doc.set_cell(run, input=None)
         return True
+
+
+def _in_batch(run: Run, batch: str) -> bool:
+    """Whether ``run`` belongs to ``batch`` (the runs of one "run all")."""
+    return run.batch == batch

@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from jupyter_core.utils import ensure_async
@@ -116,7 +117,7 @@ class ExecutionService:
                 _requester_present,
                 self.settings,
                 self.log,
-                lambda run, file_id=file_id: self._still_allowed(run, file_id),
+                partial(self._still_allowed, file_id=file_id),
                 self._release,
                 self._prepare_kernel,
             )

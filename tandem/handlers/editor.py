@@ -201,13 +201,13 @@ class EditorPageHandler(ReadyMixin, JupyterHandler):
             access = await editor_access(self, raw_path)
         except NotAvailable:
             self.set_status(404)
-            return self.finish(NOT_AVAILABLE)
+            return await self.finish(NOT_AVAILABLE)
         missing = [
             name for name in ("editor.js", "editor.css") if not (STATIC_DIR / name).is_file()
         ]
         if missing:
             self.set_status(503)
-            return self.finish(
+            return await self.finish(
                 PAGE.format(
                     title="Editor not built",
                     body="<h1>The editor is not built</h1><p>Run <code>make web</code> "

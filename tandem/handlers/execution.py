@@ -193,7 +193,7 @@ class KernelExecuteHandler(_ExecutionHandler):
     @authorized
     async def post(self, kernel_id: str) -> None:
         body = json_object(self.request.body)
-        meta = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
+        meta: dict[str, Any] = body["metadata"] if isinstance(body.get("metadata"), dict) else {}
         cell_id = body.get("cell_id", meta.get("cell_id"))
         document_id = body.get("document_id", meta.get("document_id"))
         code = body.get("code")
@@ -230,14 +230,14 @@ class KernelRequestHandler(_ExecutionHandler):
         for notebook in self.execution.notebooks.values():
             run = notebook.finished.get(run_id)
             if run is not None:
-                return self.finish(_reply(run))
+                return await self.finish(_reply(run))
             if any(
                 r.run_id == run_id
                 for r in ([notebook.current] if notebook.current else []) + list(notebook.queue)
             ):
                 self.set_status(202)
                 self.set_header("Location", self.request.path)
-                return self.finish({"status": "pending"})
+                return await self.finish({"status": "pending"})
         raise web.HTTPError(404, "no such request")
 
 

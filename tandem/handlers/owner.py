@@ -96,7 +96,7 @@ class HomeHandler(ReadyMixin, PageMixin, JupyterHandler):
             return self.redirect(login_url(self))
         self.xsrf_token  # sets the _xsrf cookie the page's requests echo back
         if is_owner(user):
-            return self.finish(
+            return await self.finish(
                 render_page(
                     base_url=self.base_url,
                     title="Notebooks",
@@ -160,7 +160,7 @@ class FilesHandler(JsonErrors, ReadyMixin, APIHandler):
         user = self.current_user
         if not is_owner(user):
             if path == "":
-                return self.finish(await self._shared_items())
+                return await self.finish(await self._shared_items())
             await require_access(self, path, "read")  # audits the refusal; 403 for anything bad
         try:
             resolved = access.resolve(path)
@@ -253,9 +253,8 @@ class PresenceHandler(JsonErrors, ReadyMixin, APIHandler):
                         "role": who.get("role"),
                     },
                 )
-            rooms.append(
-                {"path": path, "people": sorted(people.values(), key=lambda p: str(p["name"]))}
-            )
+            listed: list[dict[str, Any]] = sorted(people.values(), key=lambda p: str(p["name"]))
+            rooms.append({"path": path, "people": listed})
         self.finish({"rooms": sorted(rooms, key=lambda r: r["path"])})
 
 

@@ -42,7 +42,7 @@ def _reason(text: str) -> str:
     return data.decode("utf-8", "ignore")
 
 
-class RoomHandler(ReadyMixin, WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: ignore[misc]
+class RoomHandler(ReadyMixin, WebSocketMixin, WebSocketHandler, JupyterHandler):
     auth_resource = "contents"
     checks_guests = True
 

@@ -381,7 +381,7 @@ class DocumentRoom(Room):
         synced state are replayed into the live document, so peers keep unsaved work."""
         update = file_change_update(self._base_update, self.kind, content)
         self.apply_update(update)
-        scratch = Doc()
+        scratch: Doc[Any] = Doc()
         scratch.apply_update(self._base_update)
         scratch.apply_update(update)
         self._base_update = scratch.get_update()

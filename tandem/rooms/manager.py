@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from ..memory import release_freed_memory
 from .room import Room
@@ -21,7 +22,7 @@ class RoomManager:
 
     def __init__(
         self,
-        factory: Callable[[str], Awaitable[Room]],
+        factory: Callable[[str], Coroutine[Any, Any, Room]],
         evict_delay: float,
         log: logging.Logger | None = None,
     ) -> None:

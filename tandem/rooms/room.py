@@ -124,7 +124,7 @@ class Room:
     def __init__(self, room_id: str, log: logging.Logger | None = None) -> None:
         self.room_id = room_id
         self.log = log or logging.getLogger("tandem")
-        self.doc = Doc()
+        self.doc: Doc[Any] = Doc()
         self.peers: dict[str, Peer] = {}
         self.presence = PresenceSettings()
         self.awareness = AwarenessRegistry(self.presence.limits)
