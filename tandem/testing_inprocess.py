@@ -65,7 +65,7 @@ class LocalPeer:
         self.peer_id = peer_id or uuid.uuid4().hex
         self.identity = identity or {"username": self.peer_id, "name": self.peer_id}
         self.can_write = can_write
-        self.doc = Doc()
+        self.doc: Doc[Any] = Doc()
         self.document: Any = new_document(kind, self.doc)
         self.outbox: list[bytes] = []
         self.received: list[bytes] = []
