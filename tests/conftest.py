@@ -86,9 +86,21 @@ async def module_server(module_root: Path) -> AsyncIterator[TandemServer]:
         await srv.stop()
 
 
+def _own_name(request: pytest.FixtureRequest, suffix: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in request.node.name)[:80] + suffix
+
+
 @pytest.fixture
 def fresh_notebook(module_root: Path, request: pytest.FixtureRequest) -> str:
     """A notebook of this test's own in ``module_root`` (like ``demo.ipynb``); its path."""
-    name = "".join(c if c.isalnum() else "-" for c in request.node.name)[:80] + ".ipynb"
+    name = _own_name(request, ".ipynb")
     write_notebook(module_root / name)
+    return name
+
+
+@pytest.fixture
+def fresh_text(module_root: Path, request: pytest.FixtureRequest) -> str:
+    """A text file of this test's own in ``module_root`` (like ``notes.md``); its path."""
+    name = _own_name(request, ".md")
+    (module_root / name).write_text("line one\nline two\n", encoding="utf-8")
     return name
