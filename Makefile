@@ -39,7 +39,7 @@ run: setup
 
 test: setup browser
 	cd $(WEB_DIR) && npm test --silent
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=15
 
 bench: setup
 	$(BIN)/python bench/run.py
