@@ -66,7 +66,7 @@ check: setup
 
 test: setup browser
 	cd $(WEB_DIR) && npm test --silent
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=15
 
 bench: setup
 	$(BIN)/python bench/run.py

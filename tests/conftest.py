@@ -1,4 +1,9 @@
-"""Shared fixtures: a real Tandem server on a free port, with a temporary root."""
+"""Shared fixtures: a real Tandem server on a free port, with a temporary root.
+
+``root``/``server`` are fresh per test. ``module_root``/``module_server`` are one
+server per test module, for tests that do not need a fresh one: such a module runs in
+the module's event loop (``pytestmark = MODULE_LOOP``) and gives each test its own
+files (``fresh_notebook``), so tests cannot see each other's edits."""
 
 from __future__ import annotations
 
@@ -7,9 +12,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import pytest_asyncio
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from tandem.testing import TandemServer
+
+MODULE_LOOP = pytest.mark.asyncio(loop_scope="module")
+"""Mark for modules whose tests share ``module_server``: they run in its event loop."""
 
 FAST = [
     "--TandemApp.save_delay=0.1",
@@ -50,3 +59,48 @@ async def server(root: Path, tmp_path: Path) -> AsyncIterator[TandemServer]:
         yield srv
     finally:
         await srv.stop()
+
+
+def populate(folder: Path) -> Path:
+    """The files every test root starts with."""
+    folder.mkdir(parents=True, exist_ok=True)
+    write_notebook(folder / "demo.ipynb")
+    (folder / "notes.md").write_text("line one\nline two\n", encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def module_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A root shared by one module's tests (as ``root`` is for one test)."""
+    return populate(tmp_path_factory.mktemp("module") / "root")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def module_server(module_root: Path) -> AsyncIterator[TandemServer]:
+    """One server (with ``FAST``) for all the tests of a module."""
+    srv = TandemServer(module_root, module_root.parent / "state", args=FAST)
+    await srv.start()
+    try:
+        yield srv
+    finally:
+        await srv.stop()
+
+
+def _own_name(request: pytest.FixtureRequest, suffix: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in request.node.name)[:80] + suffix
+
+
+@pytest.fixture
+def fresh_notebook(module_root: Path, request: pytest.FixtureRequest) -> str:
+    """A notebook of this test's own in ``module_root`` (like ``demo.ipynb``); its path."""
+    name = _own_name(request, ".ipynb")
+    write_notebook(module_root / name)
+    return name
+
+
+@pytest.fixture
+def fresh_text(module_root: Path, request: pytest.FixtureRequest) -> str:
+    """A text file of this test's own in ``module_root`` (like ``notes.md``); its path."""
+    name = _own_name(request, ".md")
+    (module_root / name).write_text("line one\nline two\n", encoding="utf-8")
+    return name

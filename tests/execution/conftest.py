@@ -8,6 +8,7 @@ from typing import Any
 
 import nbformat
 import pytest
+import pytest_asyncio
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from pycrdt import Map
 
@@ -43,6 +44,24 @@ async def exec_server(root: Path, tmp_path: Path) -> AsyncIterator[TandemServer]
         yield srv
     finally:
         await srv.stop()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def module_exec_server(module_root: Path) -> AsyncIterator[TandemServer]:
+    """One execution server for a module's tests (``pytestmark = MODULE_LOOP``); each
+    test runs its own notebook (``run_path``), so each has its own kernel."""
+    srv = TandemServer(module_root, module_root.parent / "exec-state", args=EXEC_ARGS)
+    await srv.start()
+    try:
+        yield srv
+    finally:
+        await srv.stop()
+
+
+@pytest.fixture
+def run_path(request: pytest.FixtureRequest) -> str:
+    """A notebook name of this test's own, for ``code_notebook``."""
+    return "".join(c if c.isalnum() else "-" for c in request.node.name)[:80] + ".ipynb"
 
 
 def cell(peer: YPeer, cell_id: str) -> dict[str, Any]:

@@ -9,9 +9,14 @@ import re
 from pathlib import Path
 
 from tandem.testing import TandemServer, YPeer
+from tests.conftest import MODULE_LOOP
 from tests.eventually import eventually
 
 from .conftest import cell, code_notebook, exec_state, outputs_text, run, run_body
+
+# One execution server for the module where a test needs no fresh one; each such test
+# runs a notebook (so a kernel) of its own.
+pytestmark = MODULE_LOOP
 
 SLOW_PRINTS = (
     "import time\nfor i in range(6):\n    print('tick', i, flush=True)\n    time.sleep(0.4)\n"
@@ -19,14 +24,15 @@ SLOW_PRINTS = (
 
 
 async def test_outputs_stream_to_another_peer_while_the_cell_runs(
-    exec_server: TandemServer, root: Path
+    module_exec_server: TandemServer, module_root: Path, run_path: str
 ) -> None:
-    ids = code_notebook(root / "run.ipynb", [SLOW_PRINTS])
+    exec_server, root = module_exec_server, module_root
+    ids = code_notebook(root / run_path, [SLOW_PRINTS])
     async with (
-        await YPeer.open(exec_server, "run.ipynb") as alice,
-        await YPeer.open(exec_server, "run.ipynb") as bob,
+        await YPeer.open(exec_server, run_path) as alice,
+        await YPeer.open(exec_server, run_path) as bob,
     ):
-        body = await run(exec_server, "run.ipynb", alice, ids[0])
+        body = await run(exec_server, run_path, alice, ids[0])
         assert [r["cell_id"] for r in body["runs"]] == ids
 
         def partial() -> None:
@@ -81,13 +87,14 @@ async def test_outputs_outlive_the_requester_and_a_server_restart(
 
 
 async def test_a_late_joiner_sees_running_state_and_outputs_so_far(
-    exec_server: TandemServer, root: Path
+    module_exec_server: TandemServer, module_root: Path, run_path: str
 ) -> None:
-    ids = code_notebook(root / "run.ipynb", [SLOW_PRINTS, "print('second')"])
-    async with await YPeer.open(exec_server, "run.ipynb") as alice:
-        await run(exec_server, "run.ipynb", alice, *ids)
+    exec_server, root = module_exec_server, module_root
+    ids = code_notebook(root / run_path, [SLOW_PRINTS, "print('second')"])
+    async with await YPeer.open(exec_server, run_path) as alice:
+        await run(exec_server, run_path, alice, *ids)
         await eventually(lambda: "tick 1" in outputs_text(alice, ids[0]), timeout=60)
-        async with await YPeer.open(exec_server, "run.ipynb") as late:
+        async with await YPeer.open(exec_server, run_path) as late:
             assert "tick 0" in outputs_text(late, ids[0])
             state = exec_state(late)
             assert [(r["cell_id"], r["state"]) for r in state["queue"]] == [
@@ -99,22 +106,24 @@ async def test_a_late_joiner_sees_running_state_and_outputs_so_far(
 
 
 async def test_display_updates_clear_output_wait_and_errors(
-    exec_server: TandemServer, root: Path
+    module_exec_server: TandemServer, module_root: Path, run_path: str
 ) -> None:
+    exec_server, root = module_exec_server, module_root
     sources = [
         "from IPython.display import display, update_display\n"
         "h = display('first', display_id='d1')\n"
         "print('between')\n"
         "update_display('updated', display_id='d1')",
         "from IPython.display import clear_output\nimport time\n"
-        "for i in range(5):\n    clear_output(wait=True)\n    print('progress', i)\n    time.sleep(0.05)",
+        "for i in range(5):\n    clear_output(wait=True)\n"
+        "    print('progress', i)\n    time.sleep(0.05)",
         "1/0",
         "40 + 2",
     ]
-    ids = code_notebook(root / "run.ipynb", sources)
-    async with await YPeer.open(exec_server, "run.ipynb") as alice:
+    ids = code_notebook(root / run_path, sources)
+    async with await YPeer.open(exec_server, run_path) as alice:
         for cid in ids:  # separately: an error stops the rest of a batch
-            await run(exec_server, "run.ipynb", alice, cid)
+            await run(exec_server, run_path, alice, cid)
         await eventually(
             lambda: (
                 exec_state(alice)["queue"] == [] and cell(alice, ids[3])["execution_count"] == 4
@@ -135,12 +144,15 @@ async def test_display_updates_clear_output_wait_and_errors(
         )
 
 
-async def test_an_error_stops_the_rest_of_a_run_all(exec_server: TandemServer, root: Path) -> None:
+async def test_an_error_stops_the_rest_of_a_run_all(
+    module_exec_server: TandemServer, module_root: Path, run_path: str
+) -> None:
+    exec_server, root = module_exec_server, module_root
     ids = code_notebook(
-        root / "run.ipynb", ["x = 1", "raise ValueError('stop here')", "print('never')"]
+        root / run_path, ["x = 1", "raise ValueError('stop here')", "print('never')"]
     )
-    async with await YPeer.open(exec_server, "run.ipynb") as alice:
-        await run(exec_server, "run.ipynb", alice, *ids)
+    async with await YPeer.open(exec_server, run_path) as alice:
+        await run(exec_server, run_path, alice, *ids)
         await eventually(
             lambda: exec_state(alice).get("queue") == [] and outputs_text(alice, ids[1]), timeout=60
         )
@@ -150,24 +162,23 @@ async def test_an_error_stops_the_rest_of_a_run_all(exec_server: TandemServer, r
 
 
 async def test_interrupt_stops_an_endless_loop_and_restart_clears_state(
-    exec_server: TandemServer, root: Path
+    module_exec_server: TandemServer, module_root: Path, run_path: str
 ) -> None:
-    ids = code_notebook(
-        root / "run.ipynb", ["secret = 41", "while True: pass", "print(secret + 1)"]
-    )
-    async with await YPeer.open(exec_server, "run.ipynb") as alice:
-        await run(exec_server, "run.ipynb", alice, ids[0])
-        await run(exec_server, "run.ipynb", alice, ids[1])
+    exec_server, root = module_exec_server, module_root
+    ids = code_notebook(root / run_path, ["secret = 41", "while True: pass", "print(secret + 1)"])
+    async with await YPeer.open(exec_server, run_path) as alice:
+        await run(exec_server, run_path, alice, ids[0])
+        await run(exec_server, run_path, alice, ids[1])
         await eventually(
             lambda: exec_state(alice).get(f"cell:{ids[1]}", {}).get("state") == "running",
             timeout=60,
         )
-        await run(exec_server, "run.ipynb", alice, ids[2])  # queued behind the loop
+        await run(exec_server, run_path, alice, ids[2])  # queued behind the loop
         await eventually(
             lambda: exec_state(alice).get(f"cell:{ids[2]}", {}).get("state") == "queued"
         )
         status, body = await exec_server.arequest(
-            "POST", "/tandem/api/execution/interrupt/run.ipynb", {}
+            "POST", f"/tandem/api/execution/interrupt/{run_path}", {}
         )
         assert status == 200, body
         await eventually(lambda: "KeyboardInterrupt" in outputs_text(alice, ids[1]), timeout=30)
@@ -178,42 +189,43 @@ async def test_interrupt_stops_an_endless_loop_and_restart_clears_state(
             dropped
         )
         assert outputs_text(alice, ids[2]) == ""
-        await run(exec_server, "run.ipynb", alice, ids[2])
+        await run(exec_server, run_path, alice, ids[2])
         await eventually(lambda: outputs_text(alice, ids[2]) == "42\n", timeout=30)
 
         status, body = await exec_server.arequest(
-            "POST", "/tandem/api/execution/restart/run.ipynb", {}
+            "POST", f"/tandem/api/execution/restart/{run_path}", {}
         )
         assert status == 200 and body["kernel"]["status"] == "idle", body
-        await run(exec_server, "run.ipynb", alice, ids[2])
+        await run(exec_server, run_path, alice, ids[2])
         await eventually(lambda: "NameError" in outputs_text(alice, ids[2]), timeout=30)
 
 
 async def test_two_people_queueing_at_once_run_in_queue_order(
-    exec_server: TandemServer, root: Path
+    module_exec_server: TandemServer, module_root: Path, run_path: str
 ) -> None:
+    exec_server, root = module_exec_server, module_root
     sources = (
         ["import time\norder = []\ntime.sleep(0.5)"]
         + [f"order.append({i})" for i in range(6)]
         + ["print(order)"]
     )
-    ids = code_notebook(root / "run.ipynb", sources)
+    ids = code_notebook(root / run_path, sources)
     async with (
-        await YPeer.open(exec_server, "run.ipynb") as alice,
-        await YPeer.open(exec_server, "run.ipynb") as bob,
+        await YPeer.open(exec_server, run_path) as alice,
+        await YPeer.open(exec_server, run_path) as bob,
     ):
-        await run(exec_server, "run.ipynb", alice, ids[0])
+        await run(exec_server, run_path, alice, ids[0])
         await asyncio.gather(
-            *[run(exec_server, "run.ipynb", alice if i % 2 else bob, ids[1 + i]) for i in range(6)]
+            *[run(exec_server, run_path, alice if i % 2 else bob, ids[1 + i]) for i in range(6)]
         )
         state = exec_state(alice)
         queued = [
             r["cell_id"]
-            for r in (await exec_server.arequest("GET", "/tandem/api/execution/state/run.ipynb"))[
+            for r in (await exec_server.arequest("GET", f"/tandem/api/execution/state/{run_path}"))[
                 1
             ]["queue"]
         ]
-        await run(exec_server, "run.ipynb", bob, ids[7])
+        await run(exec_server, run_path, bob, ids[7])
         await eventually(lambda: outputs_text(bob, ids[7]) != "", timeout=60)
         printed = json.loads(outputs_text(bob, ids[7]))
         expected = [ids.index(cid) - 1 for cid in queued if cid in ids[1:7]]
@@ -221,12 +233,13 @@ async def test_two_people_queueing_at_once_run_in_queue_order(
 
 
 async def test_a_cell_changed_since_it_was_seen_is_refused(
-    exec_server: TandemServer, root: Path
+    module_exec_server: TandemServer, module_root: Path, run_path: str
 ) -> None:
-    ids = code_notebook(root / "run.ipynb", ["print('reviewed')"])
+    exec_server, root = module_exec_server, module_root
+    ids = code_notebook(root / run_path, ["print('reviewed')"])
     async with (
-        await YPeer.open(exec_server, "run.ipynb") as alice,
-        await YPeer.open(exec_server, "run.ipynb") as mallory,
+        await YPeer.open(exec_server, run_path) as alice,
+        await YPeer.open(exec_server, run_path) as mallory,
     ):
         stale = run_body(alice, ids[0])
         for ycell in mallory.notebook.ycells:
@@ -235,7 +248,7 @@ async def test_a_cell_changed_since_it_was_seen_is_refused(
                 text += "\nimport os; print('unreviewed')"
         await eventually(lambda: "unreviewed" in cell(alice, ids[0])["source"])
         status, body = await exec_server.arequest(
-            "POST", "/tandem/api/execution/run/run.ipynb", stale
+            "POST", f"/tandem/api/execution/run/{run_path}", stale
         )
         assert status == 409 and body["reason"] == "source_changed" and body["cell_id"] == ids[0], (
             body
@@ -244,8 +257,11 @@ async def test_a_cell_changed_since_it_was_seen_is_refused(
         assert outputs_text(alice, ids[0]) == ""
 
 
-async def test_bad_run_requests_get_clear_errors(exec_server: TandemServer, root: Path) -> None:
-    code_notebook(root / "run.ipynb", ["1"])
+async def test_bad_run_requests_get_clear_errors(
+    module_exec_server: TandemServer, module_root: Path, run_path: str
+) -> None:
+    exec_server, root = module_exec_server, module_root
+    code_notebook(root / run_path, ["1"])
     cases = [
         ({"cells": []}, 400),
         ({"cells": [{"id": "cell-1"}]}, 400),
@@ -255,7 +271,7 @@ async def test_bad_run_requests_get_clear_errors(exec_server: TandemServer, root
     ]
     for body, expected in cases:
         status, reply = await exec_server.arequest(
-            "POST", "/tandem/api/execution/run/run.ipynb", body
+            "POST", f"/tandem/api/execution/run/{run_path}", body
         )
         assert status == expected, (body, status, reply)
     status, _ = await exec_server.arequest(

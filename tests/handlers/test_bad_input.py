@@ -9,8 +9,11 @@ from pycrdt import Text
 
 from tandem.protocol import encode_var_bytes
 from tandem.testing import TandemServer, YPeer
-from tests.conftest import FAST
+from tests.conftest import FAST, MODULE_LOOP
 from tests.eventually import eventually
+
+# One server for the module (the oversized-message test starts its own, with a limit).
+pytestmark = MODULE_LOOP
 
 BAD_FRAMES = {
     "empty": b"",
@@ -29,10 +32,13 @@ BAD_FRAMES = {
 
 
 @pytest.mark.parametrize("frame", list(BAD_FRAMES.values()), ids=list(BAD_FRAMES))
-async def test_malformed_frame_closes_only_that_peer(server, root, frame):
-    before = (root / "demo.ipynb").read_bytes()
-    good = await YPeer.open(server, "demo.ipynb")
-    bad = await YPeer.open(server, "demo.ipynb")
+async def test_malformed_frame_closes_only_that_peer(
+    module_server, module_root, fresh_notebook, frame
+):
+    server, root, notebook = module_server, module_root, fresh_notebook
+    before = (root / notebook).read_bytes()
+    good = await YPeer.open(server, notebook)
+    bad = await YPeer.open(server, notebook)
     await bad.send_raw_bytes(frame)
     await eventually(lambda: bad.closed.is_set())
     assert bad.close_code == 1007
@@ -40,15 +46,16 @@ async def test_malformed_frame_closes_only_that_peer(server, root, frame):
     # The room still works for the good peer, and a newcomer sees the same document.
     source: Text = good.notebook.ycells[1]["source"]
     source += "\n# still alive"
-    newcomer = await YPeer.open(server, "demo.ipynb")
+    newcomer = await YPeer.open(server, notebook)
     await eventually(lambda: str(newcomer.notebook.ycells[1]["source"]).endswith("# still alive"))
     assert len(newcomer.notebook.ycells) == 3
-    await eventually(lambda: (root / "demo.ipynb").read_bytes() != before)
+    await eventually(lambda: (root / notebook).read_bytes() != before)
     await good.close()
     await newcomer.close()
 
 
-async def test_text_frame_is_refused(server):
+async def test_text_frame_is_refused(module_server):
+    server = module_server
     peer = await YPeer.open(server, "demo.ipynb")
     await peer.ws.send("hello")
     await eventually(lambda: peer.closed.is_set())
@@ -83,7 +90,8 @@ async def test_oversized_message_is_refused(root, tmp_path):
         "demo.ipynb%00.txt",
     ],
 )
-async def test_session_paths_outside_root_are_refused(server, root, path):
+async def test_session_paths_outside_root_are_refused(module_server, module_root, path):
+    server, root = module_server, module_root
     (root.parent / "outside.ipynb").write_text("{}")
     os.makedirs(root / "sub", exist_ok=True)
     if not (root / "link-out").exists():
@@ -104,27 +112,31 @@ async def test_session_paths_outside_root_are_refused(server, root, path):
         b'{"format": "binary", "type": "blob"}',
     ],
 )
-async def test_bad_session_bodies_get_400(server, body):
+async def test_bad_session_bodies_get_400(module_server, body):
+    server = module_server
     status, _ = await server.arequest("PUT", "/api/collaboration/session/demo.ipynb", body)
     assert status == 400
 
 
-async def test_missing_file_gets_404(server):
+async def test_missing_file_gets_404(module_server):
+    server = module_server
     status, _ = await server.arequest(
         "PUT", "/api/collaboration/session/nope.ipynb", {"format": "json", "type": "notebook"}
     )
     assert status == 404
 
 
-async def test_unknown_room_ids_close_cleanly(server):
+async def test_unknown_room_ids_close_cleanly(module_server):
+    server = module_server
     for room in ("json:notebook:not-a-file-id", "no-colons-here", "xml:weird:abc"):
         peer = YPeer()
         await peer.connect(f"{server.ws_url}/api/collaboration/room/{room}", server.headers)
-        await eventually(lambda: peer.closed.is_set())
+        await eventually(peer.closed.is_set)
         assert peer.close_code in (4400, 4404), room
 
 
-async def test_unauthenticated_requests_are_refused(server):
+async def test_unauthenticated_requests_are_refused(module_server):
+    server = module_server
     status, _ = await server.arequest(
         "PUT",
         "/api/collaboration/session/demo.ipynb",
@@ -141,9 +153,10 @@ async def test_unauthenticated_requests_are_refused(server):
         )
 
 
-async def test_cross_origin_websocket_with_login_cookie_is_refused(server):
+async def test_cross_origin_websocket_with_login_cookie_is_refused(module_server):
     """A page on another origin must not ride the owner's login cookie into a room.
     (Token-header requests cannot come from a foreign page, so only cookies matter.)"""
+    server = module_server
     import urllib.request
 
     import websockets

@@ -19,8 +19,13 @@ from pycrdt import Doc, Text
 from tandem.protocol import MessageType, Reader, SyncType
 from tandem.store.sqlite import SQLiteStore
 from tandem.testing import TandemServer, YPeer
+from tests.conftest import MODULE_LOOP
 from tests.eventually import eventually
 from tests.files import read_notebook
+
+# One server for the module where a test does not need a fresh one; each such
+# test works on files of its own.
+pytestmark = MODULE_LOOP
 
 nbmodel = pytest.importorskip("jupyter_nbmodel_client")
 NbModelClient = nbmodel.NbModelClient
@@ -93,13 +98,16 @@ def redundant_updates(updates: list[bytes]) -> list[int]:
     return redundant
 
 
-async def test_nbmodel_client_edits_reach_peers_and_disk(server, root):
-    file_id = (await server.session("demo.ipynb"))["fileId"]
-    url = await websocket_url(server, "demo.ipynb")
+async def test_nbmodel_client_edits_reach_peers_and_disk(
+    module_server, module_root, fresh_notebook
+):
+    server, root, nb_path = module_server, module_root, fresh_notebook
+    file_id = (await server.session(nb_path))["fileId"]
+    url = await websocket_url(server, nb_path)
     assert url.startswith(f"{server.ws_url}/api/collaboration/room/json:notebook:")
     assert "sessionId=" in url and f"token={server.token}" in url
 
-    py = await YPeer.open(server, "demo.ipynb")
+    py = await YPeer.open(server, nb_path)
     echoes = record_redundant_updates(py)
     original = sources(py)
     original_ids = cell_ids(py)
@@ -152,7 +160,7 @@ async def test_nbmodel_client_edits_reach_peers_and_disk(server, root):
     assert len(ids) == len(set(ids)) == 5
 
     def saved():
-        nb = read_notebook(root / "demo.ipynb")
+        nb = read_notebook(root / nb_path)
         assert [c.source for c in nb.cells] == expected
         assert [c.id for c in nb.cells] == ids
         assert [c.cell_type for c in nb.cells] == ["markdown", "code", "code", "code", "markdown"]
@@ -161,7 +169,7 @@ async def test_nbmodel_client_edits_reach_peers_and_disk(server, root):
 
     # A peer joining now gets the server's copy: the echoes were not stored as changes
     # that could duplicate anything.
-    late = await YPeer.open(server, "demo.ipynb")
+    late = await YPeer.open(server, nb_path)
     assert late.notebook.get() == py.notebook.get()
     await late.close()
 
@@ -173,13 +181,14 @@ async def test_nbmodel_client_edits_reach_peers_and_disk(server, root):
     await py.close()
 
 
-async def test_two_nbmodel_clients_echoing_each_other(server, root):
+async def test_two_nbmodel_clients_echoing_each_other(module_server, module_root, fresh_notebook):
     """Two echoing clients in one room: their echoes must not ping-pong through the
     server, and each one's cell appears exactly once."""
-    py = await YPeer.open(server, "demo.ipynb")
+    server, root, nb_path = module_server, module_root, fresh_notebook
+    py = await YPeer.open(server, nb_path)
     echoes = record_redundant_updates(py)
-    url_a = await websocket_url(server, "demo.ipynb")
-    url_b = await websocket_url(server, "demo.ipynb")
+    url_a = await websocket_url(server, nb_path)
+    url_b = await websocket_url(server, nb_path)
     async with NbModelClient(url_a) as a, NbModelClient(url_b) as b:
         assert a.synced and b.synced
         a.add_markdown_cell("from A")
@@ -209,7 +218,7 @@ async def test_two_nbmodel_clients_echoing_each_other(server, root):
         assert echoes == [], f"the server relayed {len(echoes)} echoes to the Python peer"
 
     def saved():
-        nb = read_notebook(root / "demo.ipynb")
+        nb = read_notebook(root / nb_path)
         assert [c.source for c in nb.cells] == sources(py)
         assert len({c.id for c in nb.cells}) == 5
 

@@ -15,8 +15,13 @@ import pytest
 from pycrdt import Text
 
 from tandem.testing import TandemServer, YPeer
+from tests.conftest import MODULE_LOOP
 from tests.eventually import eventually
 from tests.files import read_notebook
+
+# One server for the module where a test does not need a fresh one; each such
+# test works on files of its own.
+pytestmark = MODULE_LOOP
 
 NODE_DIR = Path(__file__).parent / "node"
 PEER_SCRIPT = NODE_DIR / "peer.mjs"
@@ -162,9 +167,10 @@ def node_cells(dump: dict[str, Any]) -> list[tuple[str, str, str]]:
     return [(c["id"], c["cell_type"], c["source"]) for c in dump["cells"]]
 
 
-async def test_node_and_python_peers_coedit_notebook(server, root):
-    py = await YPeer.open(server, "demo.ipynb")
-    async with await NodePeer.open(server, "demo.ipynb") as node:
+async def test_node_and_python_peers_coedit_notebook(module_server, module_root, fresh_notebook):
+    server, root, nb_path = module_server, module_root, fresh_notebook
+    py = await YPeer.open(server, nb_path)
+    async with await NodePeer.open(server, nb_path) as node:
         initial = python_cells(py)
         assert len(initial) == 3
         assert node_cells(await node.call("dump")) == initial
@@ -216,7 +222,7 @@ async def test_node_and_python_peers_coedit_notebook(server, root):
         assert len(ids) == len(set(ids)), f"duplicated cells: {ids}"
 
         def saved():
-            nb = read_notebook(root / "demo.ipynb")
+            nb = read_notebook(root / nb_path)
             assert [c.source for c in nb.cells] == [c[2] for c in python_cells(py)]
             assert matches([c.source for c in nb.cells])
             assert [c.id for c in nb.cells] == ids
@@ -235,7 +241,7 @@ async def test_node_and_python_peers_coedit_notebook(server, root):
 
         # A third peer joining late sees exactly the same notebook (nothing duplicated in
         # the server's copy either).
-        late = await YPeer.open(server, "demo.ipynb")
+        late = await YPeer.open(server, nb_path)
         assert python_cells(late) == python_cells(py)
         await late.close()
     await py.close()
@@ -273,24 +279,28 @@ async def test_node_peer_reconnects_after_restart_with_offline_edits(server, roo
         await py.close()
 
 
-async def test_node_peer_authentication(server):
+async def test_node_peer_authentication(module_server, fresh_notebook):
     """y-websocket in Node can also authenticate with a header, like the Python peer;
     with a wrong token it never gets the document."""
-    async with await NodePeer.open(server, "demo.ipynb", auth="header") as node:
+    server, nb_path = module_server, fresh_notebook
+    async with await NodePeer.open(server, nb_path, auth="header") as node:
         assert len((await node.call("dump"))["cells"]) == 3
     for auth in ("query", "header"):
         async with await NodePeer.open(
-            server, "demo.ipynb", auth=auth, token="wrong", wait=False
+            server, nb_path, auth=auth, token="wrong", wait=False
         ) as node:
             await node.wait_event("connection-close")
             assert not [e for e in node.events if e.get("event") == "synced"]
             assert (await node.call("dump"))["cells"] == []
 
 
-async def test_node_and_python_peers_coedit_text_file_with_non_ascii(server, root):
+async def test_node_and_python_peers_coedit_text_file_with_non_ascii(
+    module_server, module_root, fresh_text
+):
+    server, root, text_path = module_server, module_root, fresh_text
     original = "line one\nline two\n"
-    py = await YPeer.open(server, "notes.md", kind="text")
-    async with await NodePeer.open(server, "notes.md", kind="text") as node:
+    py = await YPeer.open(server, text_path, kind="text")
+    async with await NodePeer.open(server, text_path, kind="text") as node:
         assert (await node.call("dump"))["source"] == original
         source: Text = py.document._ysource
 
@@ -326,7 +336,7 @@ async def test_node_and_python_peers_coedit_text_file_with_non_ascii(server, roo
         digest = hashlib.sha256(expected.encode("utf-8")).hexdigest()
 
         def saved():
-            assert (root / "notes.md").read_text(encoding="utf-8") == expected
+            assert (root / text_path).read_text(encoding="utf-8") == expected
             assert py.document.ystate.get("hash") == digest
             assert py.document.ystate.get("dirty") is False
 
@@ -335,7 +345,7 @@ async def test_node_and_python_peers_coedit_text_file_with_non_ascii(server, roo
         # A change on disk is merged by the server (which edits its Y.Text by position):
         # the Node peer must see exactly the file's text, emoji and all.
         on_disk = expected.replace("naïve", "naive 🌍") + "added on disk ✓\n"
-        (root / "notes.md").write_text(on_disk, encoding="utf-8")
+        (root / text_path).write_text(on_disk, encoding="utf-8")
         await node.call("wait_for", contains="added on disk ✓")
         assert (await node.call("dump"))["source"] == on_disk
         await eventually(lambda: str(source) == on_disk)
@@ -352,7 +362,7 @@ def _utf8_index(text: str, index: int) -> int:
     return len(text[:index].encode("utf-8"))
 
 
-async def test_file_changed_right_after_a_save_is_merged(server, root):
+async def test_file_changed_right_after_a_save_is_merged(module_server, module_root, fresh_text):
     """Another program rewrites the file just after Tandem saved it (a script, `git
     checkout`, an editor): the change must be merged like any other, never ignored.
 
@@ -363,17 +373,18 @@ async def test_file_changed_right_after_a_save_is_merged(server, root):
     and the next save silently overwrote it. The test aims for the window by rewriting
     the file the moment the saved content appears, many times over.
     """
-    path = root / "notes.md"
-    py = await YPeer.open(server, "notes.md", kind="text")
+    server, root, text_path = module_server, module_root, fresh_text
+    path = root / text_path
+    py = await YPeer.open(server, text_path, kind="text")
     source: Text = py.document._ysource
-    async with await NodePeer.open(server, "notes.md", kind="text") as node:
+    async with await NodePeer.open(server, text_path, kind="text") as node:
         for attempt in range(25):
             await node.call("insert", text=f"typed in the browser {attempt} ✓\n")
             typed = (await node.call("dump"))["source"]
             on_disk = typed + f"written by a script {attempt}\n"
             await asyncio.to_thread(_write_once_saved, path, typed, on_disk)
             try:
-                await eventually(lambda: str(source) == on_disk, timeout=5)
+                await eventually(lambda expected=on_disk: str(source) == expected, timeout=5)
             except AssertionError:
                 missed = f"document {str(source)!r} vs file {path.read_text(encoding='utf-8')!r}"
                 # One more edit in the browser: its save shows whether the script's
@@ -402,9 +413,10 @@ def _write_once_saved(path: Path, saved: str, new: str, timeout: float = 15.0) -
     path.write_text(new, encoding="utf-8")
 
 
-async def test_node_awareness_is_stamped_by_server(server):
-    py = await YPeer.open(server, "demo.ipynb")
-    async with await NodePeer.open(server, "demo.ipynb") as node:
+async def test_node_awareness_is_stamped_by_server(module_server, fresh_notebook):
+    server, nb_path = module_server, fresh_notebook
+    py = await YPeer.open(server, nb_path)
+    async with await NodePeer.open(server, nb_path) as node:
         reply = await node.call(
             "awareness", state={"user": {"name": "Spoofed", "color": "#000"}, "cursor": 1}
         )

@@ -6,16 +6,22 @@ import nbformat
 from pycrdt import Text
 
 from tandem.testing import YPeer
+from tests.conftest import MODULE_LOOP
 from tests.eventually import eventually
+
+# One server for the module where a test does not need a fresh one; each such
+# test works on files of its own.
+pytestmark = MODULE_LOOP
 
 
 def cell_source(peer: YPeer, index: int) -> str:
     return str(peer.notebook.ycells[index]["source"])
 
 
-async def test_two_peers_converge_and_file_matches(server, root):
-    a = await YPeer.open(server, "demo.ipynb")
-    b = await YPeer.open(server, "demo.ipynb")
+async def test_two_peers_converge_and_file_matches(module_server, module_root, fresh_notebook):
+    server, root, nb_path = module_server, module_root, fresh_notebook
+    a = await YPeer.open(server, nb_path)
+    b = await YPeer.open(server, nb_path)
     assert len(a.notebook.ycells) == 3
     assert a.notebook.get() == b.notebook.get()
 
@@ -34,7 +40,7 @@ async def test_two_peers_converge_and_file_matches(server, root):
     await eventually(converged)
 
     def saved():
-        nb = nbformat.read(root / "demo.ipynb", as_version=4)
+        nb = nbformat.read(root / nb_path, as_version=4)
         assert [c.source for c in nb.cells] == [c["source"] for c in a.notebook.get()["cells"]]
 
     await eventually(saved)
@@ -42,22 +48,24 @@ async def test_two_peers_converge_and_file_matches(server, root):
     await b.close()
 
 
-async def test_text_file_coedit(server, root):
-    a = await YPeer.open(server, "notes.md", kind="text")
-    b = await YPeer.open(server, "notes.md", kind="text")
+async def test_text_file_coedit(module_server, module_root, fresh_text):
+    server, root, text_path = module_server, module_root, fresh_text
+    a = await YPeer.open(server, text_path, kind="text")
+    b = await YPeer.open(server, text_path, kind="text")
     assert str(a.document._ysource) == "line one\nline two\n"
     a.document._ysource.insert(0, "héllo ")
     await eventually(lambda: str(b.document._ysource).startswith("héllo line one"))
     await eventually(
-        lambda: (root / "notes.md").read_text(encoding="utf-8") == "héllo line one\nline two\n"
+        lambda: (root / text_path).read_text(encoding="utf-8") == "héllo line one\nline two\n"
     )
     await a.close()
     await b.close()
 
 
-async def test_awareness_is_stamped_by_server(server):
-    a = await YPeer.open(server, "demo.ipynb")
-    b = await YPeer.open(server, "demo.ipynb")
+async def test_awareness_is_stamped_by_server(module_server, fresh_notebook):
+    server, nb_path = module_server, fresh_notebook
+    a = await YPeer.open(server, nb_path)
+    b = await YPeer.open(server, nb_path)
     await a.set_awareness({"user": {"name": "Mallory", "color": "#000000"}, "cursor": 5})
     await eventually(lambda: a.doc.client_id in b.awareness)
     state = b.awareness[a.doc.client_id]
@@ -78,15 +86,16 @@ async def test_awareness_is_stamped_by_server(server):
     await b.close()
 
 
-async def test_save_request_over_socket(server, root):
-    a = await YPeer.open(server, "demo.ipynb")
+async def test_save_request_over_socket(module_server, module_root, fresh_notebook):
+    server, root, nb_path = module_server, module_root, fresh_notebook
+    a = await YPeer.open(server, nb_path)
     source: Text = a.notebook.ycells[0]["source"]
     source += "\nsaved explicitly"
     reply = await a.request_save(7)
     assert reply == {"type": "save", "responseTo": 7, "status": "success"}
-    nb = nbformat.read(root / "demo.ipynb", as_version=4)
+    nb = nbformat.read(root / nb_path, as_version=4)
     assert nb.cells[0].source.endswith("saved explicitly")
     state = a.notebook.ystate
-    await eventually(lambda: state.get("dirty") is False and state.get("path") == "demo.ipynb")
+    await eventually(lambda: state.get("dirty") is False and state.get("path") == nb_path)
     await eventually(lambda: isinstance(state.get("hash"), str))
     await a.close()

@@ -6,16 +6,23 @@ import nbformat
 from pycrdt import Text
 
 from tandem.testing import YPeer
+from tests.conftest import MODULE_LOOP
 from tests.eventually import eventually
+
+# One server for the module; each test edits, renames or deletes files of its own.
+pytestmark = MODULE_LOOP
 
 
 def sources(peer: YPeer) -> list[str]:
     return [c["source"] for c in peer.notebook.get()["cells"]]
 
 
-async def test_disk_change_while_two_peers_type_keeps_everything(server, root):
-    a = await YPeer.open(server, "demo.ipynb")
-    b = await YPeer.open(server, "demo.ipynb")
+async def test_disk_change_while_two_peers_type_keeps_everything(
+    module_server, module_root, fresh_notebook
+):
+    server, root, nb = module_server, module_root, fresh_notebook
+    a = await YPeer.open(server, nb)
+    b = await YPeer.open(server, nb)
     # Both peers type, but their edits are held (unsaved, not even delivered yet).
     a.hold()
     b.hold()
@@ -24,10 +31,10 @@ async def test_disk_change_while_two_peers_type_keeps_everything(server, root):
     cell1 += "\n# typed by A"
     cell2.insert(0, "# typed by B\n")
     # Another program rewrites the file: edits cell 0, deletes nothing, adds a cell.
-    nb = nbformat.read(root / "demo.ipynb", as_version=4)
-    nb.cells[0].source += "\nfrom git pull"
-    nb.cells.append(nbformat.v4.new_markdown_cell("a cell from disk"))
-    nbformat.write(nb, root / "demo.ipynb")
+    on_file = nbformat.read(root / nb, as_version=4)
+    on_file.cells[0].source += "\nfrom git pull"
+    on_file.cells.append(nbformat.v4.new_markdown_cell("a cell from disk"))
+    nbformat.write(on_file, root / nb)
     await eventually(lambda: len(a.notebook.ycells) == 4)
     await a.release()
     await b.release()
@@ -44,7 +51,7 @@ async def test_disk_change_while_two_peers_type_keeps_everything(server, root):
     await eventually(everything_present)
 
     def file_has_everything():
-        on_disk = [c.source for c in nbformat.read(root / "demo.ipynb", as_version=4).cells]
+        on_disk = [c.source for c in nbformat.read(root / nb, as_version=4).cells]
         assert on_disk == sources(a)
 
     await eventually(file_has_everything)
@@ -52,49 +59,57 @@ async def test_disk_change_while_two_peers_type_keeps_everything(server, root):
     await b.close()
 
 
-async def test_text_file_changed_on_disk_is_merged_line_by_line(server, root):
-    a = await YPeer.open(server, "notes.md", kind="text")
+async def test_text_file_changed_on_disk_is_merged_line_by_line(
+    module_server, module_root, fresh_text
+):
+    server, root, notes = module_server, module_root, fresh_text
+    a = await YPeer.open(server, notes, kind="text")
     a.hold()
     a.document._ysource.insert(0, "typed ")
-    (root / "notes.md").write_text("line one\nline two\nline three from disk\n", encoding="utf-8")
+    (root / notes).write_text("line one\nline two\nline three from disk\n", encoding="utf-8")
     await eventually(lambda: str(a.document._ysource).endswith("line three from disk\n"))
     await a.release()
     expected = "typed line one\nline two\nline three from disk\n"
-    await eventually(lambda: (root / "notes.md").read_text(encoding="utf-8") == expected)
+    await eventually(lambda: (root / notes).read_text(encoding="utf-8") == expected)
     assert str(a.document._ysource) == expected
     await a.close()
 
 
-async def test_rename_through_jupyter_follows_the_document(server, root):
-    a = await YPeer.open(server, "demo.ipynb")
-    status, _ = await server.arequest(
-        "PATCH", "/api/contents/demo.ipynb", {"path": "renamed.ipynb"}
-    )
+async def test_rename_through_jupyter_follows_the_document(
+    module_server, module_root, fresh_notebook
+):
+    server, root, nb = module_server, module_root, fresh_notebook
+    a = await YPeer.open(server, nb)
+    status, _ = await server.arequest("PATCH", f"/api/contents/{nb}", {"path": f"renamed-{nb}"})
     assert status == 200
-    await eventually(lambda: a.notebook.ystate.get("path") == "renamed.ipynb")
+    await eventually(lambda: a.notebook.ystate.get("path") == f"renamed-{nb}")
     source: Text = a.notebook.ycells[1]["source"]
     source += "\n# after rename"
     await eventually(
         lambda: (
-            nbformat.read(root / "renamed.ipynb", as_version=4)
+            nbformat.read(root / f"renamed-{nb}", as_version=4)
             .cells[1]
             .source.endswith("# after rename")
         )
     )
-    assert not (root / "demo.ipynb").exists()
+    assert not (root / nb).exists()
     await a.close()
 
 
-async def test_deleted_file_closes_the_room_with_4404(server, root):
-    a = await YPeer.open(server, "demo.ipynb")
-    status, _ = await server.arequest("DELETE", "/api/contents/demo.ipynb")
+async def test_deleted_file_closes_the_room_with_4404(module_server, module_root, fresh_notebook):
+    server, root, nb = module_server, module_root, fresh_notebook
+    a = await YPeer.open(server, nb)
+    status, _ = await server.arequest("DELETE", f"/api/contents/{nb}")
     assert status == 204
     await eventually(lambda: a.closed.is_set())
     assert a.close_code == 4404
-    assert not (root / "demo.ipynb").exists()  # and it was not re-created by a save
+    assert not (root / nb).exists()  # and it was not re-created by a save
 
 
-async def test_corrupt_notebook_closes_with_4400_and_is_never_touched(server, root):
+async def test_corrupt_notebook_closes_with_4400_and_is_never_touched(
+    module_server, module_root, fresh_notebook
+):
+    server, root, nb = module_server, module_root, fresh_notebook
     bad = b'{"cells": [ this is not json'
     (root / "bad.ipynb").write_bytes(bad)
     session = await server.session("bad.ipynb")
@@ -106,12 +121,13 @@ async def test_corrupt_notebook_closes_with_4400_and_is_never_touched(server, ro
     assert "bad.ipynb" in peer.close_reason
     assert (root / "bad.ipynb").read_bytes() == bad
     # The server keeps serving everyone else.
-    good = await YPeer.open(server, "demo.ipynb")
+    good = await YPeer.open(server, nb)
     assert len(good.notebook.ycells) == 3
     await good.close()
 
 
-async def test_invalid_notebook_schema_closes_with_4400(server, root):
+async def test_invalid_notebook_schema_closes_with_4400(module_server, module_root):
+    server, root = module_server, module_root
     invalid = (
         '{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"cell_type": "bogus"}]}'
     )
@@ -126,17 +142,20 @@ async def test_invalid_notebook_schema_closes_with_4400(server, root):
     assert (root / "invalid.ipynb").read_text() == invalid
 
 
-async def test_file_keeps_up_while_someone_types_continuously(server, root):
+async def test_file_keeps_up_while_someone_types_continuously(
+    module_server, module_root, fresh_notebook
+):
     """save_max_wait (1 s in tests): a steady typist is saved while still typing."""
+    server, root, nb = module_server, module_root, fresh_notebook
     import asyncio
 
-    a = await YPeer.open(server, "demo.ipynb")
+    a = await YPeer.open(server, nb)
     source: Text = a.notebook.ycells[1]["source"]
     saved_while_typing = False
     for _ in range(200):  # up to 10 s of typing, a keystroke every 50 ms: never quiet for 100 ms
         source += "k"
         await asyncio.sleep(0.05)
-        if "kkkkk" in nbformat.read(root / "demo.ipynb", as_version=4).cells[1].source:
+        if "kkkkk" in nbformat.read(root / nb, as_version=4).cells[1].source:
             saved_while_typing = True
             break
     assert saved_while_typing

@@ -10,11 +10,16 @@ import pytest
 from pycrdt import Doc, Text
 
 from tandem.store import DocumentStore, SQLiteStore, StaleEpoch
+from tandem.store.memory import MemoryStore
 
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture(params=["sqlite", "memory"])
 async def store(request, tmp_path: Path) -> AsyncIterator[DocumentStore]:
-    backend = SQLiteStore(tmp_path / "db" / "tandem.sqlite")
+    backend: SQLiteStore | MemoryStore
+    if request.param == "sqlite":
+        backend = SQLiteStore(tmp_path / "db" / "tandem.sqlite")
+    else:
+        backend = MemoryStore()
     await backend.start()
     yield backend
     await backend.stop()
@@ -55,11 +60,9 @@ async def test_reset_append_load_round_trip(store):
 async def test_group_commit_batches_a_burst(store):
     _, updates = edits(200)
     await store.reset("k", "e1", updates[0], None)
-    if isinstance(store, SQLiteStore):
-        before = store.commits
+    before = store.commits
     await asyncio.gather(*(store.append("k", "e1", u) for u in updates[1:]))
-    if isinstance(store, SQLiteStore):
-        assert store.commits - before < 20  # 199 appends, a handful of transactions
+    assert store.commits - before < 20  # 199 appends, a handful of transactions
 
 
 async def test_compact_replaces_what_was_enqueued_before_it(store):
@@ -133,3 +136,23 @@ async def test_delete_forgets_everything(store):
     await store.reset("k", "e1", updates[0], None)
     await store.delete("k")
     assert await store.load("k") is None
+
+
+async def test_memory_store_writes_wait_while_held_and_fail_while_broken():
+    store = MemoryStore()
+    await store.start()
+    _, updates = edits(3)
+    await store.reset("k", "e1", updates[0], None)
+    store.hold()
+    held = store.append("k", "e1", updates[1])
+    await asyncio.sleep(0.01)
+    assert not held.done() and store.queued == 1
+    store.release()
+    await held
+    store.fail(OSError("disk full"))
+    with pytest.raises(OSError, match="disk full"):
+        await store.append("k", "e1", updates[2])
+    store.heal()
+    history = await store.load("k")
+    assert history is not None and history.updates == updates[:2]
+    await store.stop()
