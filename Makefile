@@ -58,13 +58,13 @@ run: setup
 	$(BIN)/tandem examples $(ROOT_FLAG)
 
 # Gates that are nearly free: lint, format, types (Python and the web app's TypeScript).
-check: setup
+check: $(VENV)/.installed $(WEB_DIR)/node_modules/.installed
 	$(BIN)/ruff check tandem tests bench hatch_build.py
 	$(BIN)/ruff format --check tandem tests bench hatch_build.py
 	$(BIN)/mypy
 	cd $(WEB_DIR) && npx tsc --noEmit -p .
 
-test: setup browser
+test: setup browser check
 	cd $(WEB_DIR) && npm test --silent
 	$(BIN)/python -m pytest --durations=15
 

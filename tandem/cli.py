@@ -401,9 +401,9 @@ def main(argv: list[str] | None = None) -> int:
         # --url/--token without a sharing command is an error argparse explains.
         return sharing(argv)
     if first == "lab":
-        from . import lab
+        from . import lab_launch
 
-        lab.launch(argv[1:])
+        lab_launch.launch(argv[1:])
         return 0
     from .app import launch_new_instance
 

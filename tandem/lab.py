@@ -13,7 +13,6 @@ Tandem refuses to start next to ``jupyter_server_ydoc``: both would answer
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from typing import Any
 from traitlets import Bool
 from traitlets.config import Configurable
 
-__all__ = ["ConflictingExtension", "TandemLab", "launch", "on_room_started", "routes"]
+__all__ = ["ConflictingExtension", "TandemLab", "on_room_started", "routes"]
 
 # Server extensions that implement the same endpoints as Tandem.
 CONFLICTING_EXTENSIONS = ("jupyter_server_ydoc", "jupyter_collaboration")
@@ -166,42 +165,3 @@ def emit_session_event(app: Any, room: Any, action: str, message: str) -> None:
         )
     except Exception as exc:  # an event is never worth failing a room or a save for
         app.log.warning("could not emit the %s session event for %s: %r", action, room.room_id, exc)
-
-
-def lab_installed() -> bool:
-    return importlib.util.find_spec("jupyterlab") is not None
-
-
-def launch(argv: list[str]) -> None:
-    """``tandem lab [ROOT] [options]``: JupyterLab on Tandem. Every server extension the
-    environment enables loads too (as with ``jupyter lab``), plus JupyterLab and the
-    file-id service, with Tandem's identity provider and authorizer (guests)."""
-    if not lab_installed():
-        print(f"tandem lab: JupyterLab is not installed. Run: {INSTALL_HINT}", file=sys.stderr)
-        raise SystemExit(2)
-    from .app import TandemApp
-
-    class TandemLabLauncher(TandemApp):
-        @classmethod
-        def initialize_server(
-            cls, argv: Any = None, load_other_extensions: bool = True, **kwargs: Any
-        ) -> Any:
-            extensions = {"tandem": True, "jupyter_server_fileid": True, "jupyterlab": True}
-            serverapp = cls.make_serverapp(jpserver_extensions=extensions, **kwargs)
-            serverapp.aliases.update(cls.aliases)
-            serverapp.initialize(argv=argv or [], starter_extension=cls.name, find_extensions=True)
-            serverapp.log.info("Tandem (sharing, people, its editor): %s", tandem_url(serverapp))
-            return serverapp
-
-    TandemLabLauncher.launch_instance(["--TandemApp.default_url=/lab", *argv])
-
-
-def tandem_url(serverapp: Any) -> str:
-    """The owner's ``/tandem/`` URL, printed beside JupyterLab's ``/lab`` one (with the
-    token only where Jupyter prints it, i.e. a generated one)."""
-    from urllib.parse import urlparse
-
-    from jupyter_server.utils import url_path_join
-
-    local = urlparse(serverapp.local_url)
-    return local._replace(path=url_path_join(serverapp.base_url, "tandem/")).geturl()

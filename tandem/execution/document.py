@@ -274,7 +274,10 @@ class OutputWriter:
         info.truncated = True
         limit = self.max_output_bytes
         shown = f"{limit / 1048576:.1f} MiB" if limit >= 1048576 else f"{limit} bytes"
-        note = f"\n[Output truncated: this cell's output passed the limit of {shown}; the rest was not kept.]\n"
+        note = (
+            f"\n[Output truncated: this cell's output passed the limit of {shown}; "
+            "the rest was not kept.]\n"
+        )
         outputs.append(Map({"output_type": "stream", "name": "stderr", "text": Text(note)}))
         info.display_ids.append(None)
 

@@ -101,7 +101,8 @@ FRAME_PAGE = """<!doctype html><html><head><meta charset="utf-8"><script>
 
 PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>
-<style>body{{font:16px/1.5 system-ui,sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem;color:#1a1a1a}}</style>
+<style>body{{font:16px/1.5 system-ui,sans-serif;max-width:34rem;margin:3rem auto;
+padding:0 1rem;color:#1a1a1a}}</style>
 </head><body>{body}</body></html>"""
 
 NOT_AVAILABLE = PAGE.format(
@@ -118,7 +119,8 @@ SHELL = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <link rel="stylesheet" href="{css}">
 <script type="application/json" id="tandem-config">{config}</script>
 <script type="module" src="{js}"></script>
-</head><body><div id="app" class="tc-app"><p class="tc-loading">Loading {title}…</p></div></body></html>"""
+</head><body><div id="app" class="tc-app"><p class="tc-loading">Loading {title}…</p></div>
+</body></html>"""
 
 
 @dataclass(frozen=True)

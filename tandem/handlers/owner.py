@@ -94,7 +94,7 @@ class HomeHandler(ReadyMixin, PageMixin, JupyterHandler):
             if self.get_cookie(GUEST_COOKIE):  # a guest still waiting, refused or revoked
                 return self.redirect(self.base_url + "tandem/waiting")
             return self.redirect(login_url(self))
-        self.xsrf_token  # sets the _xsrf cookie the page's requests echo back
+        _ = self.xsrf_token  # sets the _xsrf cookie the page's requests echo back
         if is_owner(user):
             return await self.finish(
                 render_page(
@@ -129,7 +129,7 @@ class OwnerPageHandler(ReadyMixin, PageMixin, JupyterHandler):
     def get(self, page: str) -> None:
         if not is_owner(self.current_user):
             raise web.HTTPError(403, "owner only")
-        self.xsrf_token
+        _ = self.xsrf_token  # sets the _xsrf cookie
         self.finish(
             render_page(
                 base_url=self.base_url,

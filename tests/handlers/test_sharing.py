@@ -47,7 +47,8 @@ class Guest:
         info = response.json()
         cookie = "; ".join(f"{k}={v}" for k, v in self.http.cookies.items())
         peer = YPeer()
-        url = f"{self.server.ws_url}/api/collaboration/room/json:notebook:{info['fileId']}?sessionId={info['sessionId']}"
+        room = f"json:notebook:{info['fileId']}?sessionId={info['sessionId']}"
+        url = f"{self.server.ws_url}/api/collaboration/room/{room}"
         await peer.connect(url, {"Cookie": cookie, "Origin": self.server.http_url})
         if wait:
             await peer.wait_synced()

@@ -28,7 +28,7 @@ async def edit_cycle(server: TandemServer, path: str, edits: int) -> int:
         for _ in range(1000):
             source += "x"
         expected = len(str(source))
-        await eventually(lambda: len(str(watched)) == expected, timeout=60)
+        await eventually(lambda n=expected: len(str(watched)) == n, timeout=60)
     peak = server.memory_rss()
     await writer.close()
     await watcher.close()
