@@ -287,10 +287,18 @@ def cmd_audit(args: argparse.Namespace, server: dict[str, Any]) -> None:
         if args.json:
             print(json.dumps(event))
         else:
-            print(
-                f"{_when(event['at'])}  {event['kind']:<20} {event['path'] or '-'}  "
-                f"{event['principal_id'][:12]}"
-            )
+            print(audit_line(event))
+
+
+def audit_line(event: dict[str, Any], tz: datetime.tzinfo | None = None) -> str:
+    """One audit event for people: its local time with the zone, then the sentence the
+    server wrote ("Alice opened demo.ipynb"); an older server's fields otherwise."""
+    when = datetime.datetime.fromtimestamp(event["at"], datetime.timezone.utc).astimezone(tz)
+    zone = when.tzname() or when.strftime("%z")
+    said = event.get("summary") or (
+        f"{event['kind']} {event.get('path') or '-'} {event['principal_id'][:12]}"
+    )
+    return f"{when:%Y-%m-%d %H:%M:%S} {zone}  {said}"
 
 
 HANDLERS = {"share": cmd_share, "shares": cmd_shares, "revoke": cmd_revoke, "audit": cmd_audit}

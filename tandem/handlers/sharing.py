@@ -14,8 +14,10 @@ from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
 from ..access import InvalidRequest
+from ..access.audit_words import AuditNames, describe
 from ..auth import access_of, principal_of
 from .errors import ApiError, JsonErrors, sharing_error
+from .join import owner_display_name
 from .ready import ReadyMixin, json_object
 
 __all__ = [
@@ -175,4 +177,11 @@ class AuditHandler(OwnerHandler):
         kind = self.get_query_argument("kind", None)
         since = self.get_query_argument("since", None)
         events = await access.audit(kind=kind, since=float(since) if since else None)
-        self.finish({"events": [_plain(e) for e in events]})
+        # The stored records keep hashes and ids; the answer also names the people.
+        names = AuditNames.collect(
+            owner_display_name(self.settings.get("tandem")),
+            await access.list_grants(),
+            await access.list_invitations(),
+            await access.audit() if since or kind else events,
+        )
+        self.finish({"events": [{**_plain(e), **describe(e, names)} for e in events]})

@@ -209,7 +209,7 @@ async def test_audit_filter_shows_only_the_chosen_kind(server, browser):
         == ["invitation_created"] * 2
     )
     assert "kind=invitation_created" in page.url
-    assert await rows.first.locator("td").nth(1).inner_text() == "Link created"
+    assert await rows.first.locator("td").nth(1).inner_text() == "Created a view link for notes.md"
 
     async with page.expect_request(
         lambda r: "/tandem/api/audit?" in r.url and "since=" in r.url

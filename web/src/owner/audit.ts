@@ -56,9 +56,13 @@ function render(results: HTMLElement, events: AuditEvent[], grants: Grant[]): vo
   const newest = [...events].reverse();
   const who = (event: AuditEvent): string => {
     if (event.principal_id === "owner") return "You";
+    if (event.who) return event.who;
     const name = names.get(event.principal_id) ?? (typeof event.detail.display_name === "string" ? event.detail.display_name : "");
     return name || (event.principal_id ? `guest ${event.principal_id.slice(0, 8)}` : "unknown visitor");
   };
+  // The server names the people an event is about ("Revoked Alice"); ids stay out of sight.
+  const what = (event: AuditEvent): string =>
+    event.action ? event.action.charAt(0).toUpperCase() + event.action.slice(1) : kindLabel(event.kind);
   replace(results,
     h("p", { class: "muted", "data-count": events.length },
       events.length === 1 ? "1 event" : `${events.length} events`,
@@ -67,18 +71,22 @@ function render(results: HTMLElement, events: AuditEvent[], grants: Grant[]): vo
       h("thead", {}, h("tr", {}, ["Time", "Event", "Who", "Path", "From", "Details"].map((t) => h("th", { scope: "col" }, t)))),
       h("tbody", {}, newest.slice(0, SHOWN).map((event) => h("tr", { "data-kind": event.kind },
         h("td", { class: "nowrap" }, localTime(event.at, true)),
-        h("td", {}, kindLabel(event.kind)),
+        h("td", { title: kindLabel(event.kind) }, what(event)),
         h("td", {}, who(event)),
         h("td", { class: "path" }, event.path ?? ""),
         h("td", {}, event.client_address ?? ""),
-        h("td", { class: "detail" }, details(event.detail)),
+        h("td", { class: "detail" }, details(event.detail, event.action !== undefined)),
       ))))),
   );
 }
 
-function details(detail: Record<string, unknown>): string {
+// Ids and hashes the server's sentence already says by name.
+const NAMED = new Set(["grant_id", "grant_ids", "invitation_id", "invitation_ids", "guest", "hub", "sessions"]);
+
+function details(detail: Record<string, unknown>, named: boolean): string {
   return Object.entries(detail)
     .filter(([key, value]) => value !== null && value !== "" && value !== false && key !== "display_name")
+    .filter(([key]) => !(named && NAMED.has(key)))
     .map(([key, value]) => `${key.replace(/_/g, " ")}: ${show(key, value)}`)
     .join("; ");
 }

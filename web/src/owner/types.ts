@@ -40,6 +40,11 @@ export interface AuditEvent {
   path: string | null;
   client_address: string | null;
   detail: Record<string, unknown>;
+  /** Added by the server (the stored record has only ids): who, by name. */
+  who?: string;
+  /** What happened, naming people, without its subject: "revoked Alice". */
+  action?: string;
+  summary?: string;
 }
 
 export interface Entry {
