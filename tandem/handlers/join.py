@@ -159,7 +159,36 @@ class JoinHandler(GuestPage):
         if invitation is None:
             return self.invalid()
         self._name_invitation(invitation.id)
+        if await self.removed(invitation):
+            return None
         self.page("Join", self._invitation_page(invitation), "join")
+
+    async def removed(self, invitation: Invitation) -> bool:
+        """Tell a person the owner removed (or refused) them, instead of showing the link
+        as valid or invalid: only a browser whose own guest session holds a revoked or
+        refused grant from this very invitation hears it, so strangers learn nothing."""
+        access = access_of(self)
+        session = self.get_cookie(GUEST_COOKIE)
+        if access is None or not session:
+            return False
+        grants = [
+            g for g in await access.grants_for_session(session) if g.invitation_id == invitation.id
+        ]
+        if not grants or any(
+            g.revoked_at is None and g.status is not GrantStatus.REFUSED for g in grants
+        ):
+            return False
+        owner = owner_display_name(self.settings.get("tandem"))
+        what = f'<b class="path">{html.escape(invitation.scope_path or "/")}</b>'
+        if any(g.revoked_at is not None for g in grants):
+            title = f"{owner} removed your access"
+            text = f"You can no longer open {what}. Ask {html.escape(owner)} if this is a mistake."
+        else:
+            title = f"{owner} did not let you in"
+            text = f"Your request to join {what} was refused."
+        self.set_status(403)
+        self.page(title, _card(title, text, attributes=' id="removed"'), "removed")
+        return True
 
     def _invitation_page(self, invitation: Invitation) -> str:
         what = "folder" if invitation.scope_is_folder else "notebook"
@@ -209,6 +238,13 @@ class JoinHandler(GuestPage):
             self.set_status(400)
             return self.page("Cannot join", _card("Cannot join", html.escape(str(exc))), "error")
         except InvalidInvitation:
+            try:
+                invitation = await access.preview(code)
+            except InvalidInvitation:
+                return self.invalid()
+            self._name_invitation(invitation.id)
+            if await self.removed(invitation):
+                return None
             return self.invalid()
         self._name_invitation(grant.invitation_id)
         await renew_guest_session(self, session)
