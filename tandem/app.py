@@ -102,6 +102,12 @@ class TandemApp(ExtensionApp):
     invitation_expiry = Float(
         24 * 3600.0, config=True, help="Default lifetime of a share link, in seconds (24 hours)."
     )
+    join_request_timeout = Float(
+        30.0,
+        config=True,
+        help="A request to join leaves the owner's list of requests once its waiting page "
+        "has not checked in for this many seconds (its tab was closed), in seconds.",
+    )
     invitation_max_expiry = Float(
         30 * 24 * 3600.0,
         config=True,

@@ -35,6 +35,8 @@ export interface Grant {
   last_seen: number | null;
   revoked_at: number | null;
   status: 'pending' | 'active' | 'refused';
+  /** A pending request whose waiting page is still open (set by the server). */
+  asking?: boolean;
 }
 
 export interface NewLink {

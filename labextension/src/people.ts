@@ -135,7 +135,7 @@ export class PeoplePanel extends Widget {
     const people = awareness ? presentPeople(awareness, notebook.cells()) : [];
     this.follower.track(notebook, awareness);
     const forPath = this.grants.filter((g) => covers(g.scope_path, g.scope_is_folder, notebook.path) && isLive(g));
-    const pending = forPath.filter((g) => g.status === 'pending');
+    const pending = forPath.filter((g) => g.status === 'pending' && g.asking !== false);
     const active = forPath.filter((g) => g.status === 'active');
     const following = this.follower.target;
     replace(this.body,

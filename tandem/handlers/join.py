@@ -307,6 +307,8 @@ async def waiting_state(handler: Any) -> WaitingState:
         and latest.revoked_at is None
         and now < latest.expires_at
     ):
+        # The waiting page's heartbeat: a request whose tab was closed stops being shown.
+        await access.touch(latest.id)
         return WaitingState("pending", None, latest.scope_path)
     return WaitingState("ended")
 

@@ -13,7 +13,7 @@ from typing import Any
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
-from ..access import InvalidRequest
+from ..access import Grant, GrantStatus, InvalidRequest
 from ..access.audit_words import AuditNames, describe
 from ..auth import access_of, principal_of
 from .errors import ApiError, JsonErrors, sharing_error
@@ -58,6 +58,18 @@ class OwnerHandler(JsonErrors, ReadyMixin, APIHandler):
 
     def close_sessions(self, sessions: list[str]) -> None:
         self.settings["tandem"].close_connections(sessions)
+
+
+def asking(grant: Grant, now: float, timeout: float) -> bool:
+    """A live request to join: pending, and its waiting page checked in within ``timeout``
+    seconds (it polls every few seconds; a closed tab stops)."""
+    return (
+        grant.status is GrantStatus.PENDING
+        and grant.revoked_at is None
+        and now < grant.expires_at
+        and grant.last_seen is not None
+        and now - grant.last_seen <= timeout
+    )
 
 
 class InvitationsHandler(OwnerHandler):
@@ -134,7 +146,16 @@ class GrantsHandler(OwnerHandler):
     @web.authenticated
     async def get(self) -> None:
         access = self.owner_only()
-        self.finish({"grants": [_plain(g) for g in await access.list_grants()]})
+        timeout = float(getattr(self.settings["tandem"], "join_request_timeout", 30.0))
+        now = access.clock()
+        self.finish(
+            {
+                "grants": [
+                    {**_plain(g), "asking": asking(g, now, timeout)}
+                    for g in await access.list_grants()
+                ]
+            }
+        )
 
     @web.authenticated
     async def delete(self) -> None:

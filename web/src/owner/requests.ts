@@ -11,7 +11,8 @@ import type { Grant } from "./types";
 export function showRequests(frame: Frame, grants: Feed<Grant[]>): void {
   grants.subscribe((all) => {
     const now = Date.now() / 1000;
-    const pending = all.filter((g) => g.status === "pending" && g.revoked_at === null && now < g.expires_at);
+    // `asking` is false once the requester's waiting tab stopped checking in (closed).
+    const pending = all.filter((g) => g.status === "pending" && g.revoked_at === null && now < g.expires_at && g.asking !== false);
     frame.badge.hidden = pending.length === 0;
     frame.badge.textContent = String(pending.length);
     frame.badge.setAttribute("aria-label", `${pending.length} asking to join`);

@@ -30,6 +30,8 @@ export interface Grant {
   last_seen: number | null;
   revoked_at: number | null;
   status: "pending" | "active" | "refused";
+  /** Added by the server: a pending request whose waiting page is still open. */
+  asking?: boolean;
 }
 
 export interface AuditEvent {
