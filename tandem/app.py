@@ -32,6 +32,7 @@ from .handlers.sharing import (
     GrantHandler,
     GrantsHandler,
     InvitationHandler,
+    InvitationLinkHandler,
     InvitationsHandler,
 )
 from .rooms import DocumentRoom, Room, RoomManager, RoomSettings
@@ -423,6 +424,7 @@ class TandemApp(ExtensionApp):
                     {"rooms": self.rooms, "max_message_size": self.max_message_size},
                 ),
                 (r"/tandem/api/invitations", InvitationsHandler),
+                (r"/tandem/api/invitations/([\w-]+)/link", InvitationLinkHandler),
                 (r"/tandem/api/invitations/([\w-]+)", InvitationHandler),
                 (r"/tandem/api/grants", GrantsHandler),
                 (r"/tandem/api/grants/([\w-]+)", GrantHandler),

@@ -8,6 +8,7 @@ guesses offline. Input is format-checked before any lookup.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import os
@@ -74,6 +75,48 @@ def hash_session(key: bytes, session_id: str) -> str:
 def same_hash(a: str, b: str) -> bool:
     """Constant-time comparison of two stored hashes."""
     return hmac.compare_digest(a.encode("ascii"), b.encode("ascii"))
+
+
+def _seal_keys(key: bytes) -> tuple[bytes, bytes]:
+    """Two keys derived from the server key: one hides a code, one authenticates it."""
+    _check_key(key)
+    derive = lambda purpose: hmac.new(key, purpose, hashlib.sha256).digest()  # noqa: E731
+    return derive(b"tandem-code-seal-encrypt"), derive(b"tandem-code-seal-mac")
+
+
+def seal_code(key: bytes, invitation_id: str, code: str) -> str:
+    """``code`` encrypted for storage, so the owner's API can show a link again: a one-use
+    HMAC-SHA256 keystream (random nonce) XOR the code's 24 bytes, then an HMAC tag over
+    the invitation id, nonce and ciphertext (encrypt-then-MAC; a sealed code moved to
+    another invitation does not open). Without the server key it reveals nothing."""
+    if not is_well_formed(code):
+        raise ValueError("malformed code")
+    enc_key, mac_key = _seal_keys(key)
+    raw = base64.urlsafe_b64decode(code + "=" * (-len(code) % 4))
+    nonce = secrets.token_bytes(16)
+    stream = hmac.new(enc_key, nonce, hashlib.sha256).digest()[: len(raw)]
+    sealed = nonce + bytes(a ^ b for a, b in zip(raw, stream, strict=True))
+    tag = hmac.new(mac_key, invitation_id.encode() + b"\0" + sealed, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(sealed + tag).decode("ascii")
+
+
+def unseal_code(key: bytes, invitation_id: str, sealed: str) -> str | None:
+    """The code :func:`seal_code` sealed for this invitation, or None if it does not open."""
+    enc_key, mac_key = _seal_keys(key)
+    try:
+        blob = base64.urlsafe_b64decode(sealed.encode("ascii"))
+    except (ValueError, UnicodeEncodeError):
+        return None
+    if len(blob) != 16 + TOKEN_BYTES + 32:
+        return None
+    body, tag = blob[:-32], blob[-32:]
+    want = hmac.new(mac_key, invitation_id.encode() + b"\0" + body, hashlib.sha256).digest()
+    if not hmac.compare_digest(tag, want):
+        return None
+    nonce, cipher = body[:16], body[16:]
+    stream = hmac.new(enc_key, nonce, hashlib.sha256).digest()[: len(cipher)]
+    raw = bytes(a ^ b for a, b in zip(cipher, stream, strict=True))
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
 
 def new_key() -> bytes:

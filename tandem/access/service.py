@@ -286,6 +286,7 @@ class AccessService:
         )
         async with self._lock:
             await self.store.add_invitation(inv)
+            await self.store.put_sealed_code(inv.id, codes.seal_code(self._key, inv.id, code))
             await self.record(
                 AuditKind.INVITATION_CREATED,
                 OWNER_ID,
@@ -372,6 +373,21 @@ class AccessService:
                     raise limited
             raise InvalidInvitation()
         return inv
+
+    async def link_code(self, invitation_id: str) -> str:
+        """The code of a link that still works, for the owner to copy it again (it is kept
+        sealed with the server key). NotFound for an unknown link; InvalidRequest for one
+        that no longer works, or was made before codes were kept."""
+        inv = await self.store.get_invitation(invitation_id)
+        if inv is None:
+            raise NotFound(invitation_id)
+        if not inv.redeemable(self.clock()):
+            raise InvalidRequest("this link no longer works (revoked, expired or used up)")
+        sealed = await self.store.sealed_code(invitation_id)
+        code = codes.unseal_code(self._key, invitation_id, sealed) if sealed else None
+        if code is None or not codes.same_hash(codes.hash_code(self._key, code), inv.code_hash):
+            raise InvalidRequest("this link's code was not kept: create a new link like it")
+        return code
 
     async def list_invitations(self) -> list[Invitation]:
         return await self.store.list_invitations()

@@ -38,6 +38,10 @@ CREATE TABLE IF NOT EXISTS access_invitations (
     label TEXT NOT NULL,
     revoked_at REAL
 );
+CREATE TABLE IF NOT EXISTS access_sealed_codes (
+    invitation_id TEXT PRIMARY KEY REFERENCES access_invitations (id),
+    sealed TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS access_grants (
     id TEXT PRIMARY KEY,
     invitation_id TEXT NOT NULL REFERENCES access_invitations (id),
@@ -211,6 +215,23 @@ class AccessStore:
                 ),
             )
         )
+
+    async def put_sealed_code(self, invitation_id: str, sealed: str) -> None:
+        """Keep a link's code, encrypted (see :func:`tandem.access.codes.seal_code`)."""
+        await self._write(
+            lambda conn: conn.execute(
+                "INSERT OR REPLACE INTO access_sealed_codes (invitation_id, sealed) VALUES (?, ?)",
+                (invitation_id, sealed),
+            )
+        )
+
+    async def sealed_code(self, invitation_id: str) -> str | None:
+        row = await self._read(
+            lambda conn: conn.execute(
+                "SELECT sealed FROM access_sealed_codes WHERE invitation_id = ?", (invitation_id,)
+            ).fetchone()
+        )
+        return str(row[0]) if row else None
 
     async def get_invitation(self, invitation_id: str) -> Invitation | None:
         return await self._one_invitation("id", invitation_id)

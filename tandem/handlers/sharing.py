@@ -25,6 +25,7 @@ __all__ = [
     "GrantHandler",
     "GrantsHandler",
     "InvitationHandler",
+    "InvitationLinkHandler",
     "InvitationsHandler",
 ]
 
@@ -131,6 +132,20 @@ class InvitationsHandler(OwnerHandler):
                 f"guests cannot run code in {resolved or '/'!r}: {error}; give view or edit "
                 "access, or let guests run code as you (TandemApp.guests_run_as_me)",
             ) from error
+
+
+class InvitationLinkHandler(OwnerHandler):
+    """``GET /tandem/api/invitations/<id>/link``: a working link again, to copy it later."""
+
+    def set_default_headers(self) -> None:
+        super().set_default_headers()
+        self.set_header("Cache-Control", "no-store")
+
+    @web.authenticated
+    async def get(self, invitation_id: str) -> None:
+        access = self.owner_only()
+        code = await access.link_code(invitation_id)
+        self.finish({"code": code, "link": self.settings["tandem"].join_link(self, code)})
 
 
 class InvitationHandler(OwnerHandler):

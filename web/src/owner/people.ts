@@ -6,6 +6,7 @@ import { h, replace } from "./dom";
 import { Feed } from "./feed";
 import { grantStatus, invitationStatus, localTime, relativeTime } from "./format";
 import type { Frame } from "./layout";
+import { copyText } from "./share";
 import type { Grant, Invitation } from "./types";
 
 export function showPeople(frame: Frame, grants: Feed<Grant[]>): void {
@@ -56,7 +57,25 @@ export function showPeople(frame: Frame, grants: Feed<Grant[]>): void {
       })));
   }));
 
-  invitations.subscribe((all) => keepFocus(linksRegion, () => {
+  // Links fetched again (GET …/link), kept across the list's live refreshes.
+  const shown = new Map<string, string>();
+  const copyLink = (i: Invitation) => async (event: Event) => {
+    const button = event.currentTarget as HTMLButtonElement;
+    button.disabled = true;
+    try {
+      const { link } = await api<{ link: string }>("GET", `tandem/api/invitations/${encodeURIComponent(i.id)}/link`);
+      shown.set(i.id, link);
+      renderLinks(invitations.current ?? []);
+      const field = linksRegion.querySelector<HTMLInputElement>(`tr[data-invitation="${CSS.escape(i.id)}"] input.link`);
+      const copied = field !== null && (await copyText(field));
+      frame.say(copied ? "Link copied." : "Select the link and copy it (Ctrl+C).");
+    } catch (error) {
+      frame.say(`Could not copy the link: ${(error as Error).message}`, "error");
+    }
+    button.disabled = false;
+  };
+
+  const renderLinks = (all: Invitation[]) => keepFocus(linksRegion, () => {
     const now = Date.now() / 1000;
     const rows = [...all].sort((a, b) =>
       Number(invitationStatus(a, now) !== "active") - Number(invitationStatus(b, now) !== "active") || b.created_at - a.created_at);
@@ -74,7 +93,17 @@ export function showPeople(frame: Frame, grants: Feed<Grant[]>): void {
           h("td", {}, localTime(i.expires_at)),
           h("td", {}, options || "—"),
           h("td", {}, h("span", { class: `state ${status.replace(" ", "-")}` }, status)),
-          h("td", { class: "actions" }, i.revoked_at === null
+          h("td", { class: "actions" },
+            status === "active" && shown.has(i.id)
+              ? h("input", { class: "link", readonly: true, value: shown.get(i.id) ?? "",
+                "aria-label": `Link to ${i.scope_path}` })
+              : null,
+            status === "active"
+              ? h("button", { type: "button", "data-key": `copy-${i.id}`,
+                "aria-label": `Copy the link to ${i.scope_path}${i.label ? ` (${i.label})` : ""}`,
+                onclick: copyLink(i) }, "Copy link")
+              : null,
+            i.revoked_at === null
             ? h("button", { type: "button", class: "danger", "data-key": `revoke-${i.id}`,
               "aria-label": `Revoke the link to ${i.scope_path}${i.label ? ` (${i.label})` : ""}`,
               onclick: revoke("the link", `tandem/api/invitations/${encodeURIComponent(i.id)}`, "The link and everyone who joined through it") },
@@ -82,7 +111,8 @@ export function showPeople(frame: Frame, grants: Feed<Grant[]>): void {
             : null),
         );
       })));
-  }));
+  });
+  invitations.subscribe(renderLinks);
 }
 
 function rank(status: string): number {

@@ -163,7 +163,7 @@ function showLink(dialog: HTMLDialogElement, created: Created, close: () => void
   field.select();
 }
 
-async function copyText(field: HTMLInputElement): Promise<boolean> {
+export async function copyText(field: HTMLInputElement): Promise<boolean> {
   try {
     await navigator.clipboard.writeText(field.value);
     return true;
