@@ -32,6 +32,11 @@ PLOT = (  # ipykernel's default backend: inline
     "axes.set_title('squares')\n"
     "plt.show()"
 )
+POOL = (  # POSIX semaphores in /dev/shm: the kernel's own, private one
+    "import os, concurrent.futures as futures\n"
+    "with futures.ProcessPoolExecutor(2) as pool:\n"
+    "    print(sum(pool.map(abs, [-1, -2, -3])), sorted(os.listdir('/dev/shm')))"
+)
 PANDAS_PLOT = "%matplotlib inline\nframe.plot(x='x', y='y', title='pandas')\nplt.show()"
 
 
@@ -58,7 +63,7 @@ async def test_numpy_pandas_and_an_inline_matplotlib_plot_run_confined_for_every
     server = await confined_server(root, tmp_path, home, "--TandemApp.max_output_bytes=1000000")
     try:
         (root / "study").mkdir()
-        ids = code_notebook(root / "study" / "plots.ipynb", [DATA, PLOT, PANDAS_PLOT])
+        ids = code_notebook(root / "study" / "plots.ipynb", [DATA, PLOT, PANDAS_PLOT, POOL])
         guest, owner = await open_runner(server, "study/plots.ipynb", "study")
         try:
             runner = Runner(server, guest, owner, "study/plots.ipynb")
@@ -74,6 +79,13 @@ async def test_numpy_pandas_and_an_inline_matplotlib_plot_run_confined_for_every
             assert "Warning" not in text and "Error" not in text, text
             other = png_of(owner, ids[2])
             assert other is not None and other.startswith(b"\x89PNG") and other != image, text
+            # Process pools work, in a /dev/shm of the kernel's own: the host's is not seen.
+            marker = Path("/dev/shm") / f"tandem-host-{tmp_path.name}"
+            marker.write_text("the owner's shared memory")
+            try:
+                assert await runner.run(ids[3], timeout=120) == "6 []\n"
+            finally:
+                marker.unlink()
             assert exec_state(owner)["sandbox"]["confined"] is True
             # A peer that joins later gets the same image from the document.
             async with await YPeer.open(server, "study/plots.ipynb") as late:
