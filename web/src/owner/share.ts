@@ -17,7 +17,7 @@ export const RUN_EXPLAINED =
   "code, the link is refused unless you let guests run code as you.";
 
 export const RUNS_AS_ME_CHOICE =
-  "If this server cannot confine code, let this link's guests run code as me, with my files";
+  "If this server cannot confine code, let this link's guests execute code as me, with my files";
 
 const ROLES: ReadonlyArray<[Role, string, string]> = [
   ["view", "View", "see the notebook and who is there"],
