@@ -61,9 +61,9 @@ class ExecutionService:
         idle_timeout: float,
         log: logging.Logger | None = None,
         authorize: Callable[[Requester, str], Awaitable[bool]] | None = None,
-        runs_as_owner: Callable[[Requester, str], Awaitable[bool]] | None = None,
         sandbox: Any = None,
         interrupt_grace: float = 5.0,
+        runs_as_owner: Callable[[Requester, str], Awaitable[bool]] | None = None,
     ) -> None:
         self.rooms = rooms
         self.file_ids = file_ids
