@@ -202,6 +202,13 @@ class TandemApp(ExtensionApp):
         help="Where the sandbox cannot be applied, let run guests' code run unconfined, as the "
         "owner, with the owner's files and secrets (off: their runs are refused).",
     )
+    allow_runs_as_me_links = Bool(
+        True,
+        config=True,
+        help="Let the owner choose, for one run link (runs_as_owner, `tandem share "
+        "--runs-as-me`), that where the sandbox cannot be applied its guests' code runs "
+        "unconfined, as the owner. Off: that choice is refused (guests_run_as_me still applies).",
+    )
     sandbox_network = Enum(
         list(confined.NETWORK_MODES),
         "none",
@@ -353,6 +360,7 @@ class TandemApp(ExtensionApp):
             self.kernel_idle_timeout,
             self.log,
             authorize=self._may_still_run,
+            runs_as_owner=self._runs_as_owner,
             sandbox=self.sandbox_service,
             interrupt_grace=self.interrupt_grace,
         )
@@ -396,6 +404,7 @@ class TandemApp(ExtensionApp):
                     cpu_seconds=self.sandbox_cpu_seconds,
                 ),
                 runs_as_me=self.guests_run_as_me,
+                share_runs_as_me=self.allow_runs_as_me_links,
             ),
             serverapp.root_dir,
             lambda path: self.access.run_scopes(path),
@@ -539,6 +548,16 @@ class TandemApp(ExtensionApp):
             why = replace(decision, reason=f"queued run not started: {decision.reason}")
             await self.access.refused(requester.principal, Action.EXECUTE, resolved, why)
         return bool(decision.allowed)
+
+    async def _runs_as_owner(self, requester: Any, path: str) -> bool:
+        """Whether the guest's own run link was made with ``runs_as_owner``."""
+        if requester.principal is None:
+            return False
+        try:
+            resolved = self.access.resolve(path)
+        except Exception:
+            return False
+        return await self.access.runs_as_owner_for(requester.principal, resolved)
 
     async def _sweep_expired_guests(self) -> None:
         """Close live sockets when their read access ends while they are connected (write

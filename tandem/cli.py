@@ -213,6 +213,10 @@ def cmd_share(args: argparse.Namespace, server: dict[str, Any]) -> None:
     body["anonymous_allowed"] = args.anonymous
     if args.label:
         body["label"] = args.label
+    if args.runs_as_me:
+        if args.role != "run" or args.hub_user or args.hub_group:
+            raise SystemExit("tandem share: --runs-as-me is for run links (--role run) only")
+        body["runs_as_owner"] = True
     if args.hub_user or args.hub_group:
         return _share_with_hub(args, server, body)
     try:
@@ -238,7 +242,12 @@ def cmd_share(args: argparse.Namespace, server: dict[str, Any]) -> None:
             file=sys.stderr,
         )
     elif args.role == "run":
-        print("Note: with run access, code runs as you and can reach your files.", file=sys.stderr)
+        why = f" ({runs['reason']})" if runs.get("reason") else ""
+        print(
+            f"Note: this server cannot confine code{why}: code run through this link runs as "
+            "you and can reach your files.",
+            file=sys.stderr,
+        )
 
 
 def cmd_shares(args: argparse.Namespace, server: dict[str, Any]) -> None:
@@ -355,6 +364,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--anonymous", action="store_true", help="let guests join without giving a name"
     )
     share.add_argument("--label", help="a note to recognize this link by")
+    share.add_argument(
+        "--runs-as-me",
+        action="store_true",
+        help="with --role run: where this server cannot confine code, let this link's guests "
+        "run code as you, with your files (without it such a link is refused)",
+    )
     hub = share.add_mutually_exclusive_group()
     hub.add_argument("--hub-user", help="under JupyterHub: share with this hub user, not by link")
     hub.add_argument("--hub-group", help="under JupyterHub: share with every member of this group")

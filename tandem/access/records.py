@@ -124,6 +124,9 @@ class Invitation:
     anonymous_allowed: bool
     label: str
     revoked_at: float | None = None
+    runs_as_owner: bool = False
+    """``run`` only: the owner's explicit choice that, where the sandbox cannot be applied,
+    this link's guests' code runs unconfined, as the owner."""
 
     def redeemable(self, now: float) -> bool:
         """Unrevoked, unexpired and not used up."""

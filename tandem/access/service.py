@@ -244,11 +244,13 @@ class AccessService:
         approval_required: bool = False,
         anonymous_allowed: bool = False,
         label: str = "",
+        runs_as_owner: bool = False,
     ) -> tuple[Invitation, str]:
         """A new invitation and its code (returned once, never stored).
 
         ``scope`` must be an existing file or folder inside the root (InvalidScope
-        otherwise); ``run`` must be asked for explicitly."""
+        otherwise); ``run`` must be asked for explicitly. ``runs_as_owner`` (``run`` only):
+        where the sandbox cannot be applied, this link's guests' code runs as the owner."""
         sc = normalize_scope(self.root_dir, scope)
         try:
             role = Role(role)
@@ -256,6 +258,10 @@ class AccessService:
             raise InvalidRequest(f"unknown role {role!r}") from None
         if role not in GUEST_ROLES:
             raise InvalidRequest("an invitation can give view, edit or run")
+        if not isinstance(runs_as_owner, bool):
+            raise InvalidRequest("runs_as_owner must be true or false")
+        if runs_as_owner and role is not Role.RUN:
+            raise InvalidRequest("runs_as_owner is a choice for run links only")
         expires_in = self.default_expiry if expires_in is None else float(expires_in)
         if not 0 < expires_in <= self.max_expiry:
             raise InvalidRequest(f"expiry must be between 0 and {self.max_expiry:g} seconds")
@@ -283,6 +289,7 @@ class AccessService:
             approval_required=bool(approval_required),
             anonymous_allowed=bool(anonymous_allowed),
             label=label,
+            runs_as_owner=runs_as_owner,
         )
         async with self._lock:
             await self.store.add_invitation(inv)
@@ -299,6 +306,7 @@ class AccessService:
                 approval_required=inv.approval_required,
                 anonymous_allowed=inv.anonymous_allowed,
                 label=label,
+                runs_as_owner=inv.runs_as_owner,
             )
         return inv, code
 
@@ -682,6 +690,22 @@ class AccessService:
             and covers(i.scope_path, i.scope_is_folder, path)
         }
         return sorted(scopes)
+
+    async def runs_as_owner_for(self, principal: Principal, path: str) -> bool:
+        """Whether one of ``principal``'s valid ``run`` grants covering ``path`` (normalized)
+        came from a link the owner made with ``runs_as_owner``."""
+        now = self.clock()
+        for grant in (await self.permissions_for(principal)).grants:
+            if not (
+                grant.role is Role.RUN
+                and grant.valid(now)
+                and covers(grant.scope_path, grant.scope_is_folder, path)
+            ):
+                continue
+            invitation = await self.store.get_invitation(grant.invitation_id)
+            if invitation is not None and invitation.runs_as_owner:
+                return True
+        return False
 
     async def audit(
         self, kind: AuditKind | str | None = None, since: float | None = None

@@ -36,7 +36,8 @@ CREATE TABLE IF NOT EXISTS access_invitations (
     approval_required INTEGER NOT NULL,
     anonymous_allowed INTEGER NOT NULL,
     label TEXT NOT NULL,
-    revoked_at REAL
+    revoked_at REAL,
+    runs_as_owner INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS access_sealed_codes (
     invitation_id TEXT PRIMARY KEY REFERENCES access_invitations (id),
@@ -76,8 +77,24 @@ BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 
 _INVITATION_COLUMNS = (
     "id, code_hash, scope_path, scope_is_folder, role, created_at, expires_at, max_uses,"
-    " uses, approval_required, anonymous_allowed, label, revoked_at"
+    " uses, approval_required, anonymous_allowed, label, revoked_at, runs_as_owner"
 )
+
+MIGRATIONS = (
+    # (table, column, definition): columns added after the first release, for databases
+    # made before them (CREATE TABLE IF NOT EXISTS leaves an existing table as it was).
+    ("access_invitations", "runs_as_owner", "INTEGER NOT NULL DEFAULT 0"),
+)
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Add the columns an older database lacks (additive only, in one transaction)."""
+    for table, column, definition in MIGRATIONS:
+        columns = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        if column not in columns:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+
+
 _GRANT_COLUMNS = (
     "id, invitation_id, guest_session_id, display_name, role, scope_path, scope_is_folder,"
     " created_at, expires_at, last_seen, revoked_at, status"
@@ -99,6 +116,7 @@ def _invitation(row: tuple[Any, ...]) -> Invitation:
         anonymous_allowed=bool(row[10]),
         label=row[11],
         revoked_at=row[12],
+        runs_as_owner=bool(row[13]),
     )
 
 
@@ -153,6 +171,7 @@ class AccessStore:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={self.synchronous}")
         conn.executescript(SCHEMA)
+        _migrate(conn)
         self._conn = conn
 
     async def stop(self) -> None:
@@ -197,7 +216,7 @@ class AccessStore:
         await self._write(
             lambda conn: conn.execute(
                 f"INSERT INTO access_invitations ({_INVITATION_COLUMNS})"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     inv.id,
                     inv.code_hash,
@@ -212,6 +231,7 @@ class AccessStore:
                     int(inv.anonymous_allowed),
                     inv.label,
                     inv.revoked_at,
+                    int(inv.runs_as_owner),
                 ),
             )
         )

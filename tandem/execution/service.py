@@ -63,6 +63,7 @@ class ExecutionService:
         authorize: Callable[[Requester, str], Awaitable[bool]] | None = None,
         sandbox: Any = None,
         interrupt_grace: float = 5.0,
+        runs_as_owner: Callable[[Requester, str], Awaitable[bool]] | None = None,
     ) -> None:
         self.rooms = rooms
         self.file_ids = file_ids
@@ -73,6 +74,8 @@ class ExecutionService:
         self.log = log or logging.getLogger("tandem")
         self.notebooks: dict[str, NotebookKernel] = {}
         self.authorize = authorize
+        self.runs_as_owner = runs_as_owner
+        """Whether a guest's own run link lets their code run as the owner (no sandbox)."""
         self.sandbox = sandbox
         """A :class:`tandem.sandbox.SandboxService`: kernels of notebooks shared for
         running are confined (None: no sandbox; guests' runs are refused)."""
@@ -145,7 +148,13 @@ class ExecutionService:
         try:
             wanted = await self.sandbox.wanted_scope(path) if path is not None else None
         except Unconfinable as error:
-            if guest and not self.sandbox.settings.runs_as_me:
+            per_share = (
+                guest
+                and path is not None
+                and self.runs_as_owner is not None
+                and await self.runs_as_owner(run.requester, path)
+            )
+            if guest and not self.sandbox.may_run_as_owner(bool(per_share)):
                 return (
                     f"This notebook's kernel cannot be confined ({error}), so guests cannot"
                     " run code in it."

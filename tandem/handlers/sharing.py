@@ -95,11 +95,17 @@ class InvitationsHandler(OwnerHandler):
             "approval_required",
             "anonymous_allowed",
             "label",
+            "runs_as_owner",
         }
         unknown = set(data) - allowed
         if unknown or not isinstance(data.get("path"), str):
             raise InvalidRequest(f"expected a path and only {sorted(allowed)}")
-        runs = self.run_mode(data["path"]) if data.get("role") == "run" else None
+        runs_as_owner = data.get("runs_as_owner", False)
+        if not isinstance(runs_as_owner, bool):
+            raise InvalidRequest("runs_as_owner must be true or false")
+        if runs_as_owner and data.get("role") != "run":
+            raise InvalidRequest("runs_as_owner is a choice for run links only")
+        runs = self.run_mode(data["path"], runs_as_owner) if data.get("role") == "run" else None
         invitation, code = await access.create_invitation(
             data["path"],
             role=data.get("role", "view"),
@@ -108,6 +114,7 @@ class InvitationsHandler(OwnerHandler):
             approval_required=bool(data.get("approval_required", False)),
             anonymous_allowed=bool(data.get("anonymous_allowed", False)),
             label=str(data.get("label", "")),
+            runs_as_owner=runs_as_owner,
         )
         link = self.settings["tandem"].join_link(self, code)
         self.set_status(201)
@@ -116,7 +123,7 @@ class InvitationsHandler(OwnerHandler):
             reply["runs"] = runs
         self.finish(reply)
 
-    def run_mode(self, path: str) -> dict[str, object]:
+    def run_mode(self, path: str, runs_as_owner: bool) -> dict[str, object]:
         """How a guest's code will run through a new ``run`` link (confined, or as the
         owner); refused when neither is allowed."""
         from ..sandbox import Unconfinable
@@ -125,12 +132,13 @@ class InvitationsHandler(OwnerHandler):
         resolved = tandem.access.resolve(path)
         is_folder = os.path.isdir(os.path.join(tandem.access.root_dir, resolved))
         try:
-            return dict(tandem.sandbox_service.link_mode(resolved, is_folder))
+            return dict(tandem.sandbox_service.link_mode(resolved, is_folder, runs_as_owner))
         except Unconfinable as error:
             raise web.HTTPError(
                 400,
                 f"guests cannot run code in {resolved or '/'!r}: {error}; give view or edit "
-                "access, or let guests run code as you (TandemApp.guests_run_as_me)",
+                "access, or let this link's guests run code as you (runs_as_owner: true, "
+                "`tandem share --runs-as-me`; server-wide: TandemApp.guests_run_as_me)",
             ) from error
 
 

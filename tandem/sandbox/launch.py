@@ -27,24 +27,49 @@ from .landlock import (
 )
 from .policy import DEVICES, Confinement, python_read_only, scrubbed_environment, system_read_only
 
+CLONE_NEWNS = 0x00020000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
+MS_NOSUID, MS_NODEV, MS_NOEXEC = 0x2, 0x4, 0x8
+MS_REC, MS_PRIVATE = 0x4000, 0x40000
+SHM = "/dev/shm"
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
-def enter_namespaces(network_none: bool) -> list[str]:
+def enter_namespaces(network_none: bool, shm_bytes: int) -> list[str]:
     """A user namespace mapping only our own ids (capabilities there mean nothing outside,
-    so the process limit binds even for root); an empty network namespace for ``none``.
-    Returns what was applied; an unavailable user namespace is reported, not fatal."""
+    so the process limit binds even for root); an empty network namespace for ``none``; a
+    mount namespace whose only change is a private, size-limited ``/dev/shm`` (POSIX
+    semaphores and shared memory: ``multiprocessing``, process pools). Returns what was
+    applied; an unavailable user or mount namespace is reported, not fatal (without the
+    private ``/dev/shm`` the kernel gets none)."""
     uid, gid = os.getuid(), os.getgid()
     flags = CLONE_NEWUSER | (CLONE_NEWNET if network_none else 0)
-    if _libc.unshare(flags) != 0:
+    applied: list[str] = []
+    if _libc.unshare(flags | CLONE_NEWNS) == 0:
+        applied.append("mount")
+    elif _libc.unshare(flags) != 0:
         return []
     _write("/proc/self/setgroups", "deny")
     _write("/proc/self/uid_map", f"{uid} {uid} 1")
     _write("/proc/self/gid_map", f"{gid} {gid} 1")
-    return ["user"] + (["network"] if network_none else [])
+    applied[:0] = ["user"] + (["network"] if network_none else [])
+    if "mount" in applied and not private_shm(shm_bytes):
+        applied.remove("mount")
+    return applied
+
+
+def private_shm(size: int) -> bool:
+    """Mount a fresh tmpfs on ``/dev/shm`` in this (new) mount namespace, nothing of the
+    host's shared memory visible. False if it could not be done."""
+    if not os.path.isdir(SHM) or size <= 0:
+        return False
+    if _libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None) != 0:
+        return False
+    options = f"size={size},mode=1777".encode()
+    flags = MS_NOSUID | MS_NODEV | MS_NOEXEC
+    return _libc.mount(b"tmpfs", SHM.encode(), b"tmpfs", flags, options) == 0
 
 
 def _write(path: str, text: str) -> None:
@@ -67,7 +92,9 @@ def apply_limits(policy: Confinement) -> None:
             resource.setrlimit(which, (value, value))
 
 
-def apply_landlock(policy: Confinement, argv: list[str], tcp: bool) -> dict[str, object]:
+def apply_landlock(
+    policy: Confinement, argv: list[str], tcp: bool, shm: bool = False
+) -> dict[str, object]:
     ruleset = Landlock(restrict_tcp=tcp)
     for path in (*system_read_only(), *python_read_only(argv[:1]), *policy.read_only):
         ruleset.allow_path(path, FS_READ)
@@ -77,6 +104,8 @@ def apply_landlock(policy: Confinement, argv: list[str], tcp: bool) -> dict[str,
         ruleset.allow_path(path, FS_READ_FILE | FS_WRITE_FILE)
     ruleset.allow_path(policy.home, FS_READ_WRITE)
     ruleset.allow_path(policy.scope, FS_READ_WRITE)
+    if shm:  # the private tmpfs mounted over it, never the host's /dev/shm
+        ruleset.allow_path(SHM, FS_READ_WRITE)
     if tcp:
         for port in policy.kernel_ports:
             ruleset.allow_port(port, NET_BIND_TCP)
@@ -89,11 +118,11 @@ def apply_landlock(policy: Confinement, argv: list[str], tcp: bool) -> dict[str,
 def confine(policy: Confinement, argv: list[str]) -> dict[str, object]:
     """Apply everything to this process; returns the record of what applied."""
     cgroup = join_pids_cgroup(policy.name, policy.limits.processes)
-    namespaces = enter_namespaces(policy.network == "none")
+    namespaces = enter_namespaces(policy.network == "none", policy.limits.shm_bytes)
     apply_limits(policy)
     # "none" without a network namespace still refuses TCP through Landlock.
     tcp = policy.network == "outbound" or (policy.network == "none" and "network" not in namespaces)
-    record = apply_landlock(policy, argv, tcp)
+    record = apply_landlock(policy, argv, tcp, shm="mount" in namespaces)
     record["namespaces"] = namespaces
     record["pids_cgroup"] = cgroup is not None
     return record

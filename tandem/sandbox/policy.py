@@ -77,6 +77,8 @@ class Limits:
     processes: int = 256
     cpu_seconds: int = 0
     open_files: int = 1024
+    shm_bytes: int = 256 * 1024**2
+    """Size of the kernel's private ``/dev/shm`` (a tmpfs in its own mount namespace)."""
 
 
 @dataclass(frozen=True)

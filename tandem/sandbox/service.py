@@ -43,7 +43,10 @@ class SandboxSettings:
     ports: tuple[int, ...] = (80, 443)
     limits: Limits = field(default_factory=Limits)
     runs_as_me: bool = False
-    """The owner's explicit choice: guests may run unconfined where confinement fails."""
+    """The owner's server-wide choice: every run guest may run unconfined where confinement
+    fails."""
+    share_runs_as_me: bool = True
+    """Whether the owner may make that choice for one run link (``runs_as_owner``)."""
     home_base: str = ""
     """Where private homes are made (default: the system temp directory)."""
 
@@ -96,7 +99,13 @@ class SandboxService:
             "landlock_abi": self.abi,
             "network": self.settings.network,
             "runs_as_me": self.settings.runs_as_me,
+            "share_runs_as_me": self.settings.share_runs_as_me,
         }
+
+    def may_run_as_owner(self, per_share: bool) -> bool:
+        """Where confinement fails: whether a guest's code may run as the owner, by the
+        server-wide setting or by the owner's choice on the guest's own run link."""
+        return self.settings.runs_as_me or (per_share and self.settings.share_runs_as_me)
 
     # -- decisions ----------------------------------------------------------------------
 
@@ -128,16 +137,23 @@ class SandboxService:
             raise Unconfinable(f"the shared scope {scope or '/'!r} holds protected files")
         return scope
 
-    def link_mode(self, scope_path: str, is_folder: bool) -> dict[str, object]:
+    def link_mode(
+        self, scope_path: str, is_folder: bool, runs_as_owner: bool = False
+    ) -> dict[str, object]:
         """How code runs for whoever uses a new ``run`` link on this scope, for the share
-        dialog and the CLI. Raises :class:`Unconfinable` when such a link must be refused
-        (no sandbox, and the owner did not let guests run as themselves)."""
+        dialog and the CLI: confined whenever the sandbox applies (``runs_as_owner`` is only
+        a fallback); else as the owner if the server-wide setting or this link's
+        ``runs_as_owner`` allows it. Raises :class:`Unconfinable` when the link must be
+        refused."""
+        if runs_as_owner and not self.settings.share_runs_as_me and not self.settings.runs_as_me:
+            raise Unconfinable("this server does not let a link run guests' code as you")
         try:
             scope = self.share_scope(scope_path, is_folder)
         except Unconfinable as error:
-            if not self.settings.runs_as_me:
+            if not self.may_run_as_owner(runs_as_owner):
                 raise
-            return {"mode": "as_owner", "reason": str(error)}
+            chosen = "server" if self.settings.runs_as_me else "link"
+            return {"mode": "as_owner", "reason": str(error), "chosen_by": chosen}
         return {"mode": "confined", "scope": scope, "network": self.settings.network}
 
     def _fs(self, path: str) -> str:

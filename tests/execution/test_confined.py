@@ -327,11 +327,11 @@ async def test_a_revoked_guests_run_that_ignores_interrupts_gets_its_kernel_rest
         await owner.close()
 
 
-async def test_without_a_sandbox_run_links_are_refused_unless_guests_may_run_as_the_owner(
+async def test_without_a_sandbox_run_links_are_refused_unless_the_owner_lets_guests_run_as_them(
     root: Path, tmp_path: Path, home: Path
 ) -> None:
     (root / "plain").mkdir()
-    ids = code_notebook(root / "plain" / "nb.ipynb", ["import os; print(os.environ['HOME'])"] * 2)
+    ids = code_notebook(root / "plain" / "nb.ipynb", ["import os; print(os.environ['HOME'])"] * 6)
     # A run link made while the sandbox works...
     server = await confined_server(root, tmp_path, home)
     try:
@@ -347,7 +347,55 @@ async def test_without_a_sandbox_run_links_are_refused_unless_guests_may_run_as_
         async with await YPeer.open(server, "plain/nb.ipynb") as owner:
             text = await Runner(server, guest, owner, "plain/nb.ipynb").run(ids[0], 90)
             assert "RunRefused" in text and "cannot be confined" in text, text
+        # The per-share choice: only for run links; a link made with it runs as the owner
+        # (the reply says so), and only its own guests do.
+        status, body = await server.arequest(
+            "POST",
+            "/tandem/api/invitations",
+            {"path": "plain", "role": "edit", "runs_as_owner": True},
+        )
+        assert status == 400 and "run links only" in str(body), body
+        status, body = await server.arequest(
+            "POST", "/tandem/api/invitations", {"path": "plain", "role": "run", "runs_as_owner": 1}
+        )
+        assert status == 400, body
+        status, body = await server.arequest(
+            "POST",
+            "/tandem/api/invitations",
+            {"path": "plain", "role": "run", "runs_as_owner": True},
+        )
+        assert status == 201 and body["runs"]["mode"] == "as_owner", body
+        assert body["runs"]["chosen_by"] == "link" and body["invitation"]["runs_as_owner"] is True
+        chosen = Guest(server)
+        assert (await chosen.join(body["link"], name="Trusted")).status_code == 303
+        async with await YPeer.open(server, "plain/nb.ipynb") as owner:
+            text = await Runner(server, chosen, owner, "plain/nb.ipynb").run(ids[1], 90)
+            assert text == f"{home}\n", text
+            assert exec_state(owner)["sandbox"] == {"confined": False}
+            # The first guest's link was made without the choice: still refused.
+            text = await Runner(server, guest, owner, "plain/nb.ipynb").run(ids[2], 90)
+            assert "RunRefused" in text and "cannot be confined" in text, text
         await guest.close()
+        # A server that forbids per-link choices refuses new ones and the links already made.
+        without_choice = list(server.args)
+        server.args = [*server.args, "--TandemApp.allow_runs_as_me_links=False"]
+        await server.restart()
+        status, body = await server.arequest(
+            "POST",
+            "/tandem/api/invitations",
+            {"path": "plain", "role": "run", "runs_as_owner": True},
+        )
+        assert status == 400 and "does not let a link" in str(body), body
+        async with await YPeer.open(server, "plain/nb.ipynb") as owner:
+            text = await Runner(server, chosen, owner, "plain/nb.ipynb").run(ids[3], 90)
+            assert "RunRefused" in text and "cannot be confined" in text, text
+        # Allowed again: the choice was stored with the invitation, across restarts.
+        server.args = without_choice
+        await server.restart()
+        async with await YPeer.open(server, "plain/nb.ipynb") as owner:
+            text = await Runner(server, chosen, owner, "plain/nb.ipynb").run(ids[4], 90)
+            assert text == f"{home}\n", text
+        await chosen.close()
         # The owner's explicit choice: guests' code runs as the owner, and the link says so.
         server.args = [*server.args, "--TandemApp.guests_run_as_me=True"]
         await server.restart()
@@ -357,7 +405,7 @@ async def test_without_a_sandbox_run_links_are_refused_unless_guests_may_run_as_
                 "POST", "/tandem/api/invitations", {"path": "plain", "role": "run"}
             )
             assert status == 201 and body["runs"]["mode"] == "as_owner", body
-            text = await Runner(server, guest, owner, "plain/nb.ipynb").run(ids[1], 90)
+            text = await Runner(server, guest, owner, "plain/nb.ipynb").run(ids[5], 90)
             assert text == f"{home}\n"
             assert exec_state(owner)["sandbox"] == {"confined": False}
         finally:
@@ -392,6 +440,13 @@ def test_the_scope_a_share_confines_code_to(tmp_path: Path) -> None:
         SandboxSettings(enabled=False, runs_as_me=True), str(root), no_scopes, []
     )
     assert as_me.link_mode("a", True)["mode"] == "as_owner"
+    assert off.link_mode("a", True, runs_as_owner=True)["chosen_by"] == "link"
+    assert service.link_mode("a", True, runs_as_owner=True)["mode"] == "confined"  # a fallback
+    strict = SandboxService(
+        SandboxSettings(enabled=False, share_runs_as_me=False), str(root), no_scopes, []
+    )
+    with pytest.raises(Unconfinable):
+        strict.link_mode("a", True, runs_as_owner=True)
 
 
 def test_the_kernel_environment_keeps_nothing_secret() -> None:

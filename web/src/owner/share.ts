@@ -16,6 +16,9 @@ export const RUN_EXPLAINED =
   "(yours too) runs in a sandbox confined to what you share; where this server cannot confine " +
   "code, the link is refused unless you let guests run code as you.";
 
+export const RUNS_AS_ME_CHOICE =
+  "If this server cannot confine code, let this link's guests execute code as me, with my files";
+
 const ROLES: ReadonlyArray<[Role, string, string]> = [
   ["view", "View", "see the notebook and who is there"],
   ["edit", "Edit", "change cells"],
@@ -27,7 +30,9 @@ interface Created {
   code: string;
   link: string;
   /** How a run guest's code runs (run links only). */
-  runs?: { mode: "confined"; scope: string; network: string } | { mode: "as_owner"; reason: string };
+  runs?:
+    | { mode: "confined"; scope: string; network: string }
+    | { mode: "as_owner"; reason: string; chosen_by?: "link" | "server" };
 }
 
 /** What a run link gives, in words: confined to the shared folder, or as the owner. */
@@ -36,6 +41,12 @@ export function runNote(runs: Created["runs"]): string {
     const network = runs.network === "none" ? "no network" : `network: ${runs.network}`;
     return `Code runs confined to ${runs.scope || "/"} (${network}), for everyone in this ` +
       "notebook, you included: it cannot read your other files, tokens or keys.";
+  }
+  if (runs && runs.mode === "as_owner") {
+    const why = runs.reason ? ` (${runs.reason})` : "";
+    const chosen = runs.chosen_by === "link" ? "you chose this for this link" :
+      "this server lets every run link do so (guests_run_as_me)";
+    return `This server cannot confine code${why}; ${chosen}. ${RUN_WARNING}`;
   }
   return RUN_WARNING;
 }
@@ -50,6 +61,9 @@ export function openShareDialog(path: string, isFolder: boolean, onCreated: () =
   dialog.addEventListener("close", () => dialog.remove());
 
   const warning = h("p", { class: "warning", id: `${id}-warning`, hidden: true }, RUN_EXPLAINED);
+  const runsAsMe = h("input", { id: `${id}-runs-as-me`, name: "runs_as_owner", type: "checkbox" });
+  const runsAsMeRow = h("div", { class: "check", hidden: true }, runsAsMe,
+    h("label", { for: `${id}-runs-as-me` }, RUNS_AS_ME_CHOICE));
   const roles = h("fieldset", { class: "roles" },
     h("legend", {}, "They can"),
     ROLES.map(([value, label, meaning], index) =>
@@ -60,6 +74,7 @@ export function openShareDialog(path: string, isFolder: boolean, onCreated: () =
       ),
     ),
     warning,
+    runsAsMeRow,
   );
   const expiry = h("select", { id: `${id}-expiry`, name: "expires_in" },
     EXPIRY_CHOICES.map((choice) =>
@@ -95,6 +110,7 @@ export function openShareDialog(path: string, isFolder: boolean, onCreated: () =
   form.addEventListener("change", () => {
     const role = (form.elements.namedItem("role") as RadioNodeList).value;
     warning.hidden = role !== "run";
+    runsAsMeRow.hidden = role !== "run";
   });
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -107,6 +123,7 @@ export function openShareDialog(path: string, isFolder: boolean, onCreated: () =
       anonymous_allowed: anonymous.checked,
       label: label.value.trim(),
     };
+    if (body.role === "run" && runsAsMe.checked) body.runs_as_owner = true;
     if (maxUses.value.trim() !== "") {
       const uses = Number(maxUses.value);
       if (!Number.isInteger(uses) || uses < 1) {

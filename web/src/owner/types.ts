@@ -15,6 +15,8 @@ export interface Invitation {
   anonymous_allowed: boolean;
   label: string;
   revoked_at: number | null;
+  /** Run links: where code cannot be confined, guests' code runs as the owner. */
+  runs_as_owner?: boolean;
 }
 
 export interface Grant {
