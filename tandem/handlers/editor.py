@@ -2,8 +2,9 @@
 sandbox that renders HTML and JavaScript outputs.
 
 - ``GET /tandem/notebook/{path}``: the shell (the bundled ``editor.js``/``editor.css`` and
-  the user's identity and role as JSON), under a strict Content-Security-Policy: scripts
-  and styles only from this origin, no request to any other origin. A guest whose grants
+  the user's identity and role as JSON, and a guest's room token), under a strict
+  Content-Security-Policy: scripts and styles only from this origin, no request to any
+  other origin, no framing. A guest whose grants
   do not cover the path, and a path that does not exist, get the same 404 page.
 - ``GET /tandem/api/me/{path}``: ``{"username", "name", "color", "role", "can_edit",
   "can_run", ...}`` for the current user on that notebook (same checks, JSON).
@@ -27,7 +28,7 @@ from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from tornado import web
 
 from ..access import Action, Role
-from ..auth import GUEST_COOKIE, principal_of
+from ..auth import GuestUser, access_of, guest_cookie, principal_of
 from ..identity import identity_of
 from ..paths import InvalidPath, notebook_api_path
 from .errors import JsonErrors
@@ -53,7 +54,9 @@ SHELL_CSP = "; ".join(
         "base-uri 'none'",
         "form-action 'none'",
         "object-src 'none'",
-        "frame-ancestors 'self'",
+        # Never framed, not even by this origin: on a shared hub origin another user's
+        # page could otherwise frame it and read the guest's room token.
+        "frame-ancestors 'none'",
     ]
 )
 
@@ -178,6 +181,17 @@ async def editor_access(handler: Any, raw_path: str) -> EditorAccess:
     )
 
 
+def room_token_of(handler: Any) -> str | None:
+    """A link guest's room-socket token (see ``RoomHandler``), written only into the
+    editor page: a page elsewhere on a shared origin can send the guest's cookie, but
+    cannot read this page (it refuses framing). None for everyone else."""
+    user = handler.current_user
+    access = access_of(handler)
+    if not isinstance(user, GuestUser) or access is None:
+        return None
+    return access.room_token(user.principal.id)
+
+
 def _script_json(data: Any) -> str:
     """JSON that is safe inside a ``<script type="application/json">`` element."""
     text = json.dumps(data, separators=(",", ":"))
@@ -193,10 +207,14 @@ class EditorPageHandler(ReadyMixin, JupyterHandler):
     def content_security_policy(self) -> str:
         return SHELL_CSP
 
+    def set_default_headers(self) -> None:
+        super().set_default_headers()
+        self.set_header("X-Frame-Options", "DENY")
+
     async def get(self, raw_path: str) -> None:
         self.set_header("Cache-Control", "no-store")
         self.set_header("Referrer-Policy", "no-referrer")
-        if self.current_user is None and not self.get_cookie(GUEST_COOKIE):
+        if self.current_user is None and not guest_cookie(self):
             # Nobody we know and no guest session: the owner logs in as Jupyter does.
             return self.redirect(login_url(self))
         try:
@@ -222,6 +240,7 @@ class EditorPageHandler(ReadyMixin, JupyterHandler):
             "path": access.path,
             "me": asdict(access),
             "frameUrl": self.base_url + "tandem/output-frame",
+            "roomToken": room_token_of(self),
         }
         self.finish(
             SHELL.format(
@@ -273,6 +292,10 @@ class OutputFrameHandler(JupyterHandler):
     @property
     def content_security_policy(self) -> str:
         return FRAME_CSP
+
+    def set_default_headers(self) -> None:
+        super().set_default_headers()
+        self.set_header("X-Frame-Options", "SAMEORIGIN")  # framed by the editor only
 
     def get(self) -> None:
         self.set_header("Content-Type", "text/html; charset=utf-8")
