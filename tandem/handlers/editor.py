@@ -114,6 +114,12 @@ NOT_AVAILABLE = PAGE.format(
     "with you. If someone shared it with you, open their link again or ask them for a new one.</p>",
 )
 
+NOT_A_PAGE = PAGE.format(
+    title="Open this page in the browser",
+    body="<h1>Open this notebook in the browser</h1><p>This page opens from a link, "
+    "not from a script.</p>",
+)
+
 SHELL = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
@@ -181,6 +187,15 @@ async def editor_access(handler: Any, raw_path: str) -> EditorAccess:
     )
 
 
+def opened_as_a_page(handler: Any) -> bool:
+    """Whether the browser navigates to this page (a link, the address bar), as opposed
+    to a script fetching it: browsers say so in ``Sec-Fetch-Mode``/``Sec-Fetch-Dest``,
+    which no script can set. Requests without them (older browsers, other clients) pass."""
+    mode = handler.request.headers.get("Sec-Fetch-Mode")
+    dest = handler.request.headers.get("Sec-Fetch-Dest")
+    return mode in (None, "navigate") and dest in (None, "document")
+
+
 def room_token_of(handler: Any) -> str | None:
     """A link guest's room-socket token (see ``RoomHandler``), written only into the
     editor page: a page elsewhere on a shared origin can send the guest's cookie, but
@@ -217,6 +232,10 @@ class EditorPageHandler(ReadyMixin, JupyterHandler):
         if self.current_user is None and not guest_cookie(self):
             # Nobody we know and no guest session: the owner logs in as Jupyter does.
             return self.redirect(login_url(self))
+        if isinstance(self.current_user, GuestUser) and not opened_as_a_page(self):
+            # A script's fetch() on a shared origin would read the guest's room token.
+            self.set_status(403)
+            return await self.finish(NOT_A_PAGE)
         try:
             access = await editor_access(self, raw_path)
         except NotAvailable:

@@ -147,3 +147,20 @@ async def test_tandem_pages_refuse_framing(module_server):
         assert_not_framable(await guest.http.get("/tandem/notebook/demo.ipynb"))  # 404 or login
     finally:
         await guest.close()
+
+
+@pytest.mark.parametrize(
+    ("mode", "dest"), [("cors", "empty"), ("same-origin", "empty"), ("navigate", "iframe")]
+)
+async def test_a_script_cannot_fetch_a_guests_editor_page(module_server, mode, dest):
+    """What a foreign page's fetch() (or frame) sends: the page, and its token, is refused."""
+    guest = await joined(module_server)
+    try:
+        headers = {"Sec-Fetch-Mode": mode, "Sec-Fetch-Dest": dest}
+        fetched = await guest.http.get("/tandem/notebook/demo.ipynb", headers=headers)
+        assert fetched.status_code == 403 and "roomToken" not in fetched.text
+        headers = {"Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"}
+        opened = await guest.http.get("/tandem/notebook/demo.ipynb", headers=headers)
+        assert opened.status_code == 200 and await guest.room_token() in opened.text
+    finally:
+        await guest.close()
