@@ -3,8 +3,9 @@
 Every user is a principal (:func:`principal_of`): the owner logs in as Jupyter Server
 always allows (token or cookie) and is a plain Jupyter ``User``; everyone else is a
 :class:`GrantedUser` carrying its principal and the grants loaded when it was identified
-(once per request or connection). A link guest carries a random session id in the
-``tandem-guest`` cookie, set when they redeemed an invitation;
+(once per request or connection). A link guest carries a random session id in a
+cookie named for this server (:func:`guest_cookie_name`), set when they redeemed an
+invitation;
 :class:`TandemIdentityProvider` turns it into a :class:`GuestUser`. The
 :class:`TandemAuthorizer` denies every non-owner every standard Jupyter endpoint: they
 reach only the endpoints Tandem checks itself, path by path, through the access policy.
@@ -12,7 +13,9 @@ reach only the endpoints Tandem checks itself, path by path, through the access 
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -30,6 +33,8 @@ from .identity import identity_of, owner_user
 
 __all__ = [
     "GUEST_COOKIE",
+    "guest_cookie",
+    "guest_cookie_name",
     "GrantedUser",
     "GuestUser",
     "TandemAuthorizer",
@@ -40,6 +45,23 @@ __all__ = [
 ]
 
 GUEST_COOKIE = "tandem-guest"
+"""The prefix of the guest cookie's name; the full name is :func:`guest_cookie_name`."""
+
+
+def guest_cookie_name(base_url: str, hub_user: str | None = None) -> str:
+    """The guest cookie's name on the server at ``base_url``: ``tandem-guest-`` and a short
+    hash of the base URL and (under JupyterHub) the server's user. On a shared hub origin
+    every server's guest cookie has its own name (and path, the server's base URL), so
+    one server never reads or honours another server's guest credential."""
+    user = os.environ.get("JUPYTERHUB_USER", "") if hub_user is None else hub_user
+    digest = hashlib.sha256(f"{base_url}\0{user}".encode()).hexdigest()[:12]
+    return f"{GUEST_COOKIE}-{digest}"
+
+
+def guest_cookie(handler: Any) -> str | None:
+    """The guest session id the request carries for this server, if any."""
+    value = handler.get_cookie(guest_cookie_name(handler.base_url))
+    return str(value) if value else None
 
 
 @dataclass
@@ -114,9 +136,9 @@ def _open_to_anonymous(handler: Any) -> bool:
 
 
 async def guest_user(handler: Any) -> GrantedUser | None:
-    """The guest behind the ``tandem-guest`` cookie (with its grants), or None."""
+    """The guest behind this server's guest cookie (with its grants), or None."""
     access = access_of(handler)
-    session = handler.get_cookie(GUEST_COOKIE)
+    session = guest_cookie(handler)
     if access is None or not session or not handler.settings["tandem"].allow_link_guests:
         return None
     await handler.settings["tandem"].ready()

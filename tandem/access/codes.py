@@ -26,6 +26,7 @@ __all__ = [
     "new_code",
     "new_key",
     "new_session_id",
+    "room_token",
     "same_hash",
 ]
 
@@ -70,6 +71,16 @@ def hash_code(key: bytes, code: str) -> str:
 def hash_session(key: bytes, session_id: str) -> str:
     """The stored form of a guest session id (a different purpose than codes)."""
     return _digest(key, b"tandem-session", session_id)
+
+
+def room_token(key: bytes, session_hash: str) -> str:
+    """The token a guest's editor page sends with its room sockets: bound to the guest's
+    session (by its stored hash) and to this purpose. It is only ever written into the
+    editor page, so a page that can send the guest's cookie but not read Tandem's page
+    cannot open a room as that guest."""
+    _check_key(key)
+    data = b"tandem-room-token\0" + session_hash.encode("ascii")
+    return hmac.new(key, data, hashlib.sha256).hexdigest()
 
 
 def same_hash(a: str, b: str) -> bool:

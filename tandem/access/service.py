@@ -215,6 +215,16 @@ class AccessService:
             else None
         )
 
+    def room_token(self, session_hash: str) -> str:
+        """The room-socket token of the guest session with this stored hash."""
+        return codes.room_token(self._key, session_hash)
+
+    def room_token_valid(self, session_hash: str, token: str) -> bool:
+        """Whether ``token`` is the room-socket token of that guest session."""
+        return bool(token) and codes.same_hash(
+            self.room_token(session_hash), token if token.isascii() else ""
+        )
+
     async def record(
         self,
         kind: AuditKind | str,

@@ -2,8 +2,9 @@
 sandbox that renders HTML and JavaScript outputs.
 
 - ``GET /tandem/notebook/{path}``: the shell (the bundled ``editor.js``/``editor.css`` and
-  the user's identity and role as JSON), under a strict Content-Security-Policy: scripts
-  and styles only from this origin, no request to any other origin. A guest whose grants
+  the user's identity and role as JSON, and a guest's room token), under a strict
+  Content-Security-Policy: scripts and styles only from this origin, no request to any
+  other origin, no framing. A guest whose grants
   do not cover the path, and a path that does not exist, get the same 404 page.
 - ``GET /tandem/api/me/{path}``: ``{"username", "name", "color", "role", "can_edit",
   "can_run", ...}`` for the current user on that notebook (same checks, JSON).
@@ -27,7 +28,7 @@ from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from tornado import web
 
 from ..access import Action, Role
-from ..auth import GUEST_COOKIE, principal_of
+from ..auth import GuestUser, access_of, guest_cookie, principal_of
 from ..identity import identity_of
 from ..paths import InvalidPath, notebook_api_path
 from .errors import JsonErrors
@@ -53,7 +54,9 @@ SHELL_CSP = "; ".join(
         "base-uri 'none'",
         "form-action 'none'",
         "object-src 'none'",
-        "frame-ancestors 'self'",
+        # Never framed, not even by this origin: on a shared hub origin another user's
+        # page could otherwise frame it and read the guest's room token.
+        "frame-ancestors 'none'",
     ]
 )
 
@@ -109,6 +112,12 @@ NOT_AVAILABLE = PAGE.format(
     title="Notebook not available",
     body="<h1>This notebook is not available</h1><p>It does not exist, or it is not shared "
     "with you. If someone shared it with you, open their link again or ask them for a new one.</p>",
+)
+
+NOT_A_PAGE = PAGE.format(
+    title="Open this page in the browser",
+    body="<h1>Open this notebook in the browser</h1><p>This page opens from a link, "
+    "not from a script.</p>",
 )
 
 SHELL = """<!doctype html><html lang="en"><head><meta charset="utf-8">
@@ -178,6 +187,26 @@ async def editor_access(handler: Any, raw_path: str) -> EditorAccess:
     )
 
 
+def opened_as_a_page(handler: Any) -> bool:
+    """Whether the browser navigates to this page (a link, the address bar), as opposed
+    to a script fetching it: browsers say so in ``Sec-Fetch-Mode``/``Sec-Fetch-Dest``,
+    which no script can set. Requests without them (older browsers, other clients) pass."""
+    mode = handler.request.headers.get("Sec-Fetch-Mode")
+    dest = handler.request.headers.get("Sec-Fetch-Dest")
+    return mode in (None, "navigate") and dest in (None, "document")
+
+
+def room_token_of(handler: Any) -> str | None:
+    """A link guest's room-socket token (see ``RoomHandler``), written only into the
+    editor page: a page elsewhere on a shared origin can send the guest's cookie, but
+    cannot read this page (it refuses framing). None for everyone else."""
+    user = handler.current_user
+    access = access_of(handler)
+    if not isinstance(user, GuestUser) or access is None:
+        return None
+    return access.room_token(user.principal.id)
+
+
 def _script_json(data: Any) -> str:
     """JSON that is safe inside a ``<script type="application/json">`` element."""
     text = json.dumps(data, separators=(",", ":"))
@@ -193,12 +222,20 @@ class EditorPageHandler(ReadyMixin, JupyterHandler):
     def content_security_policy(self) -> str:
         return SHELL_CSP
 
+    def set_default_headers(self) -> None:
+        super().set_default_headers()
+        self.set_header("X-Frame-Options", "DENY")
+
     async def get(self, raw_path: str) -> None:
         self.set_header("Cache-Control", "no-store")
         self.set_header("Referrer-Policy", "no-referrer")
-        if self.current_user is None and not self.get_cookie(GUEST_COOKIE):
+        if self.current_user is None and not guest_cookie(self):
             # Nobody we know and no guest session: the owner logs in as Jupyter does.
             return self.redirect(login_url(self))
+        if isinstance(self.current_user, GuestUser) and not opened_as_a_page(self):
+            # A script's fetch() on a shared origin would read the guest's room token.
+            self.set_status(403)
+            return await self.finish(NOT_A_PAGE)
         try:
             access = await editor_access(self, raw_path)
         except NotAvailable:
@@ -222,6 +259,7 @@ class EditorPageHandler(ReadyMixin, JupyterHandler):
             "path": access.path,
             "me": asdict(access),
             "frameUrl": self.base_url + "tandem/output-frame",
+            "roomToken": room_token_of(self),
         }
         self.finish(
             SHELL.format(
@@ -273,6 +311,10 @@ class OutputFrameHandler(JupyterHandler):
     @property
     def content_security_policy(self) -> str:
         return FRAME_CSP
+
+    def set_default_headers(self) -> None:
+        super().set_default_headers()
+        self.set_header("X-Frame-Options", "SAMEORIGIN")  # framed by the editor only
 
     def get(self) -> None:
         self.set_header("Content-Type", "text/html; charset=utf-8")

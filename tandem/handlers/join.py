@@ -34,7 +34,7 @@ from ..access import (
     RateLimited,
     new_session_id,
 )
-from ..auth import GUEST_COOKIE, access_of
+from ..auth import access_of, guest_cookie, guest_cookie_name
 from ..identity import default_owner_name
 from .errors import JsonErrors
 from .pages import PageMixin, editor_url, folder_url, render_page
@@ -227,7 +227,7 @@ class JoinHandler(GuestPage):
         access = access_of(self)
         if access is None:
             return self.invalid()
-        carried = self.get_cookie(GUEST_COOKIE)
+        carried = guest_cookie(self)
         session = carried if carried and access.session_hash(carried) else new_session_id()
         name = self.get_body_argument("name", "").strip() or None
         try:
@@ -267,7 +267,7 @@ async def renew_guest_session(handler: Any, session: str) -> None:
         if app is not None:
             app.live.close([old_hash], 4001, "guest session renewed")
     handler.set_cookie(
-        GUEST_COOKIE,
+        guest_cookie_name(handler.base_url),
         fresh,
         httponly=True,
         samesite="Strict",
@@ -288,7 +288,7 @@ class WaitingState:
 async def waiting_state(handler: Any) -> WaitingState:
     """The state of the latest grant of the guest session in the request's cookie."""
     access = access_of(handler)
-    session = handler.get_cookie(GUEST_COOKIE)
+    session = guest_cookie(handler)
     if access is None or not session:
         return WaitingState("ended")
     grants = await access.grants_for_session(session)

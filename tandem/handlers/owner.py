@@ -22,7 +22,7 @@ from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from tornado import web
 
 from ..access import Action, Grant, InvalidScope
-from ..auth import GUEST_COOKIE, access_of, permissions_of, principal_of
+from ..auth import access_of, guest_cookie, permissions_of, principal_of
 from ..rooms import DocumentRoom
 from .errors import JsonErrors
 from .guests import require_access
@@ -91,7 +91,7 @@ class HomeHandler(ReadyMixin, PageMixin, JupyterHandler):
     async def get(self) -> None:
         user = self.current_user
         if user is None:
-            if self.get_cookie(GUEST_COOKIE):  # a guest still waiting, refused or revoked
+            if guest_cookie(self):  # a guest still waiting, refused or revoked
                 return self.redirect(self.base_url + "tandem/waiting")
             return self.redirect(login_url(self))
         _ = self.xsrf_token  # sets the _xsrf cookie the page's requests echo back

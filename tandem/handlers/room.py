@@ -2,8 +2,9 @@
 
 Close codes follow jupyter-collaboration: 1003 with a JSON reason when the client's
 ``sessionId`` is not the document's epoch or the room cannot initialize, 4404 when the
-file is gone, 4400 when it cannot be read, 4500 on a server error. Malformed frames
-close with 1007, frames over the size limit with 1009.
+file is gone, 4400 when it cannot be read, 4403 when it is not shared with the caller
+(or a link guest's socket lacks its editor page's ``roomToken``), 4500 on a server
+error. Malformed frames close with 1007, frames over the size limit with 1009.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from jupyter_server.base.websocket import WebSocketMixin
 from tornado.websocket import WebSocketHandler
 
 from ..access import Action, AuditKind, Decision, LiveConnection, Principal
-from ..auth import TandemIdentityMixin, access_of, permissions_of, principal_of
+from ..auth import GuestUser, TandemIdentityMixin, access_of, permissions_of, principal_of
 from ..documents.files import BadFile, FileGone
 from ..documents.model import UnsupportedDocument
 from ..documents.visibility import NotVisible, check_visible
@@ -117,6 +118,9 @@ class RoomHandler(ReadyMixin, WebSocketMixin, WebSocketHandler, JupyterHandler):
                 until[Action.WRITE] = None
             role = "owner" if Action.WRITE in until else "view"
         else:
+            if isinstance(user, GuestUser) and not self._has_room_token(user):
+                self.close(4403, "This page is out of date: reload it to reconnect")
+                return False
             parts = room_id.split(":", 2)
             if len(parts) == 3:
                 path = self.settings["file_id_manager"].get_path(parts[2])
@@ -153,6 +157,14 @@ class RoomHandler(ReadyMixin, WebSocketMixin, WebSocketHandler, JupyterHandler):
             self._audit(AuditKind.ROOM_JOINED, path)
             self.joined_path = path
         return True
+
+    def _has_room_token(self, user: GuestUser) -> bool:
+        """A link guest's socket carries the ``roomToken`` of the guest's editor page. On
+        a shared origin (JupyterHub without subdomains) any page can make the browser
+        send the guest's cookie; only Tandem's editor page knows the token."""
+        access = access_of(self)
+        token = self.get_query_argument("roomToken", "")
+        return access is not None and access.room_token_valid(user.principal.id, token)
 
     async def _visible_to_guests(self, path: str) -> bool:
         """Hidden files (``.env``, ``.git/``...) and names the contents manager leaves out

@@ -129,7 +129,7 @@ async def test_shell_api_and_static_files_by_principal(server: TandemServer, roo
         )
         script_src = next(d for d in csp.split(";") if d.strip().startswith("script-src"))
         assert "unsafe-inline" not in script_src
-        assert "connect-src 'self'" in csp and "frame-ancestors 'self'" in csp
+        assert "connect-src 'self'" in csp and "frame-ancestors 'none'" in csp
         assert '<script type="module" src="/tandem/static/editor.js?v=' in shell.text
         assert "_xsrf" in shell.cookies
         for missing in ("nope.ipynb", "notes.md", "../demo.ipynb", "%2e%2e/etc/passwd", "shared"):

@@ -78,9 +78,11 @@ async def room_outcome(client: Guest, path: str, kind: str = "notebook") -> str:
     if response.status_code not in ALLOWED:
         return f"session {response.status_code}"
     info = response.json()
-    cookie = "; ".join(f"{k}={v}" for k, v in client.http.cookies.items())
+    cookie = client.cookie_header
+    page = await client.http.get(f"/tandem/notebook/{path}")
+    token = await client.room_token(path) if page.status_code == 200 else ""
     peer = YPeer(kind=kind)
-    room = f"{info['format']}:{info['type']}:{info['fileId']}"
+    room = f"{info['format']}:{info['type']}:{info['fileId']}?roomToken={token}"
     try:
         await peer.connect(
             f"{client.server.ws_url}/api/collaboration/room/{room}",

@@ -13,11 +13,14 @@ import httpx
 import pytest
 
 from tandem.access import AuditKind
+from tandem.auth import guest_cookie_name
 from tandem.handlers.join import owner_display_name
 from tandem.testing import TandemServer, YPeer
 from tests.conftest import write_notebook
 from tests.eventually import eventually
 from tests.handlers.test_sharing import Guest, share
+
+GUEST_COOKIE = guest_cookie_name("/")  # the test server's base URL
 
 REPO = Path(__file__).resolve().parents[2]
 XSS_NAME = '<img src=x onerror="window.pwned=1">.ipynb'
@@ -285,7 +288,7 @@ async def test_refused_forged_and_missing_sessions_learn_nothing_else(server):
         page.status_code == 200 and "refused" in page.text and 'data-status="refused"' in page.text
     )
     forged = Guest(server)
-    forged.http.cookies.set("tandem-guest", "A" * 32)
+    forged.http.cookies.set(GUEST_COOKIE, "A" * 32)
     nobody = Guest(server)
     for client in (forged, nobody):
         assert (await client.http.get("/tandem/api/waiting")).json() == {

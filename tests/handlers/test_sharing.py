@@ -3,6 +3,7 @@ server, with a guest who joins through a real link in a cookie-carrying HTTP cli
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
@@ -10,9 +11,12 @@ import httpx
 import pytest
 from pycrdt import Text
 
+from tandem.auth import guest_cookie_name
 from tandem.testing import TandemServer, YPeer
 from tests.conftest import FAST
 from tests.eventually import eventually
+
+GUEST_COOKIE = guest_cookie_name("/")  # the test server's base URL
 
 
 class Guest:
@@ -41,13 +45,25 @@ class Guest:
             headers=self.xsrf,
         )
 
+    async def room_token(self, notebook: str = "demo.ipynb") -> str:
+        """The room token Tandem's editor page gives this guest (sent by its sockets)."""
+        page = await self.http.get(f"/tandem/notebook/{notebook}")
+        assert page.status_code == 200, page.text
+        found = re.search(r'id="tandem-config">(.*?)</script>', page.text)
+        return json.loads(found.group(1))["roomToken"]
+
+    @property
+    def cookie_header(self) -> str:
+        return "; ".join(f"{k}={v}" for k, v in self.http.cookies.items())
+
     async def peer(self, path: str, wait: bool = True) -> YPeer:
         response = await self.session(path)
         assert response.status_code in (200, 201), response.text
         info = response.json()
-        cookie = "; ".join(f"{k}={v}" for k, v in self.http.cookies.items())
+        token = await self.room_token(path)
+        cookie = self.cookie_header
         peer = YPeer()
-        room = f"json:notebook:{info['fileId']}?sessionId={info['sessionId']}"
+        room = f"json:notebook:{info['fileId']}?sessionId={info['sessionId']}&roomToken={token}"
         url = f"{self.server.ws_url}/api/collaboration/room/{room}"
         await peer.connect(url, {"Cookie": cookie, "Origin": self.server.http_url})
         if wait:
@@ -78,7 +94,7 @@ async def test_guest_joins_and_reaches_only_the_shared_notebook(server, guest):
     assert len(invite["code"]) >= 22 and invite["link"].endswith(invite["code"])
     joined = await guest.join(invite["link"])
     assert joined.status_code == 303 and invite["code"] not in joined.headers["Location"]
-    assert "tandem-guest" in guest.http.cookies
+    assert GUEST_COOKIE in guest.http.cookies
     assert (await guest.session("demo.ipynb")).status_code in (200, 201)
     # Everything else the owner has is out of reach.
     assert (await guest.session("notes.md")).status_code == 403
@@ -232,7 +248,7 @@ async def test_csrf_redemption_is_refused(server, guest):
     path = invite["link"].split(str(server.port), 1)[1]
     response = await guest.http.post(path, data={"name": "Mallory"})
     assert response.status_code == 403
-    assert "tandem-guest" not in guest.http.cookies
+    assert GUEST_COOKIE not in guest.http.cookies
     status, grants = await server.arequest("GET", "/tandem/api/grants")
     assert grants["grants"] == []
 
@@ -290,17 +306,18 @@ async def test_guest_cannot_open_another_file_by_its_id(server, guest, root):
     invite = await share(server, role="edit")
     await guest.join(invite["link"])
     other = await server.session("notes.md", kind="text")
-    cookie = "; ".join(f"{k}={v}" for k, v in guest.http.cookies.items())
+    cookie = guest.cookie_header
+    token = await guest.room_token()
     peer = YPeer(kind="text")
     await peer.connect(
-        f"{server.ws_url}/api/collaboration/room/text:file:{other['fileId']}",
+        f"{server.ws_url}/api/collaboration/room/text:file:{other['fileId']}?roomToken={token}",
         {"Cookie": cookie, "Origin": server.http_url},
     )
     await eventually(lambda: peer.closed.is_set())
     assert peer.close_code == 4403
     global_room = YPeer()
     await global_room.connect(
-        f"{server.ws_url}/api/collaboration/room/JupyterLab:globalAwareness",
+        f"{server.ws_url}/api/collaboration/room/JupyterLab:globalAwareness?roomToken={token}",
         {"Cookie": cookie, "Origin": server.http_url},
     )
     await eventually(lambda: global_room.closed.is_set())

@@ -237,9 +237,22 @@ def _xsrf(text: str) -> str | None:
     return found.group(1) if found else None
 
 
-async def room_peer(browser: HubBrowser, owner: str, path: str) -> Any:
+async def editor_room_token(browser: HubBrowser, owner: str, path: str) -> str | None:
+    """The room token Tandem's editor page gives this browser (link guests only)."""
+    page = await browser.http.get(f"/user/{owner}/tandem/notebook/{path}")
+    found = re.search(r'id="tandem-config">(.*?)</script>', page.text)
+    if page.status_code != 200 or found is None:
+        return None
+    token = json.loads(found.group(1)).get("roomToken")
+    return str(token) if token else None
+
+
+async def room_peer(
+    browser: HubBrowser, owner: str, path: str, *, page_token: bool = True, wait: bool = True
+) -> Any:
     """A YPeer in ``owner``'s room for ``path``, through the hub's proxy, with the
-    browser's cookies (as JupyterLab or Tandem's editor connects)."""
+    browser's cookies and (``page_token``) the editor page's room token, as JupyterLab
+    or Tandem's editor connects."""
     from tandem.testing import YPeer
 
     prefix = f"/user/{owner}"
@@ -255,7 +268,11 @@ async def room_peer(browser: HubBrowser, owner: str, path: str) -> Any:
         f"{ws}{prefix}/api/collaboration/room/json:notebook:{info['fileId']}"
         f"?sessionId={info['sessionId']}"
     )
+    token = await editor_room_token(browser, owner, path) if page_token else None
+    if token:
+        url += f"&roomToken={token}"
     peer = YPeer()
     await peer.connect(url, {"Cookie": browser.cookie_header(), "Origin": browser.hub.url})
-    await peer.wait_synced()
+    if wait:
+        await peer.wait_synced()
     return peer

@@ -235,6 +235,11 @@ async def test_a_link_guest_without_a_hub_account_joins_through_the_proxy(hub: H
     joined = await guest.http.post(path, data={"name": "Grace", "_xsrf": token})
     assert joined.status_code == 200, joined.text[:300]
     owner = await room_peer(alice, "alice", "demo.ipynb")
+    # Shared origin: any page on the hub can make the browser send Grace's cookie, but
+    # without the room token of Tandem's editor page her socket is refused.
+    forged = await room_peer(guest, "alice", "demo.ipynb", page_token=False, wait=False)
+    await eventually(lambda: forged.closed.is_set())
+    assert forged.close_code == 4403 and not forged.synced.is_set()
     peer = await room_peer(guest, "alice", "demo.ipynb")
     source: Text = peer.notebook.ycells[1]["source"]
     source += "\n# from Grace"

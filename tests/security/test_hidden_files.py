@@ -53,9 +53,13 @@ async def text_session(guest: Guest, path: str):
 
 
 async def text_peer(guest: Guest, file_id: str, session_id: str = "") -> YPeer:
-    cookie = "; ".join(f"{k}={v}" for k, v in guest.http.cookies.items())
+    cookie = guest.cookie_header
+    token = await guest.room_token("proj/lesson.ipynb")
     peer = YPeer("text")
-    url = f"{guest.server.ws_url}/api/collaboration/room/text:file:{file_id}?sessionId={session_id}"
+    url = (
+        f"{guest.server.ws_url}/api/collaboration/room/text:file:{file_id}"
+        f"?sessionId={session_id}&roomToken={token}"
+    )
     await peer.connect(url, {"Cookie": cookie, "Origin": guest.server.http_url})
     return peer
 

@@ -1,7 +1,7 @@
 """Items 7, 11 and 12: the way in, hardened.
 
 7. Session fixation: redeeming a link (and being admitted) issues a fresh guest session
-   id; a ``tandem-guest`` value planted in the browser beforehand never carries access.
+   id; a guest cookie value planted in the browser beforehand never carries access.
 11. The rate limiter limits failures only: a valid code works from an address that made
     many failed attempts, and a GET of the join page counts like a POST.
 12. Link codes and session ids never appear in the server log; the invitation id does.
@@ -14,9 +14,12 @@ import re
 import httpx
 
 from tandem.access import new_session_id
+from tandem.auth import guest_cookie_name
 from tandem.testing import TandemServer
 from tests.eventually import eventually
 from tests.handlers.test_sharing import Guest, share
+
+GUEST_COOKIE = guest_cookie_name("/")  # the test server's base URL
 
 BAD_CODE = "A" * 32
 
@@ -33,7 +36,7 @@ async def xsrf_of(guest: Guest, path: str) -> str:
 
 async def can_open(server: TandemServer, session: str, path: str = "demo.ipynb") -> bool:
     async with httpx.AsyncClient(base_url=server.http_url) as client:
-        client.cookies.set("tandem-guest", session)
+        client.cookies.set(GUEST_COOKIE, session)
         client.cookies.set("_xsrf", "x")
         response = await client.put(
             f"/api/collaboration/session/{path}",
@@ -48,11 +51,11 @@ async def can_open(server: TandemServer, session: str, path: str = "demo.ipynb")
 
 async def test_a_planted_session_id_never_gets_the_victims_grant(server, guest):
     planted = new_session_id()
-    guest.http.cookies.set("tandem-guest", planted, domain="127.0.0.1", path="/")
+    guest.http.cookies.set(GUEST_COOKIE, planted, domain="127.0.0.1", path="/")
     invite = await share(server, role="edit")
     joined = await guest.join(invite["link"])
     assert joined.status_code == 303
-    issued = guest.http.cookies.get("tandem-guest")
+    issued = guest.http.cookies.get(GUEST_COOKIE)
     assert issued and issued != planted
     assert await can_open(server, issued)
     assert not await can_open(server, planted)
@@ -63,9 +66,9 @@ async def test_redeeming_again_in_the_same_browser_keeps_earlier_access(server, 
     first = await share(server, role="view")
     second = await share(server, path="second.ipynb", role="view")
     await guest.join(first["link"])
-    before = guest.http.cookies.get("tandem-guest")
+    before = guest.http.cookies.get(GUEST_COOKIE)
     await guest.join(second["link"])
-    after = guest.http.cookies.get("tandem-guest")
+    after = guest.http.cookies.get(GUEST_COOKIE)
     assert after != before
     assert await can_open(server, after, "demo.ipynb")
     assert await can_open(server, after, "second.ipynb")
@@ -76,7 +79,7 @@ async def test_admission_issues_a_fresh_session_id(server, guest):
     invite = await share(server, role="edit", approval_required=True)
     joined = await guest.join(invite["link"])
     assert joined.headers["Location"].endswith("tandem/waiting")
-    waiting = guest.http.cookies.get("tandem-guest")
+    waiting = guest.http.cookies.get(GUEST_COOKIE)
     status, grants = await server.arequest("GET", "/tandem/api/grants")
     grant_id = grants["grants"][0]["id"]
     status, _ = await server.arequest(
@@ -85,7 +88,7 @@ async def test_admission_issues_a_fresh_session_id(server, guest):
     assert status == 200
     state = (await guest.http.get("/tandem/api/waiting")).json()
     assert state["status"] == "admitted"
-    admitted = guest.http.cookies.get("tandem-guest")
+    admitted = guest.http.cookies.get(GUEST_COOKIE)
     assert admitted and admitted != waiting
     assert await can_open(server, admitted)
     assert not await can_open(server, waiting)
@@ -123,7 +126,7 @@ async def test_codes_and_sessions_never_reach_the_log(server, guest):
     path = join_path(server, invite["link"])
     joined = await guest.join(invite["link"])
     assert joined.status_code == 303
-    session = guest.http.cookies.get("tandem-guest")
+    session = guest.http.cookies.get(GUEST_COOKIE)
     token = await xsrf_of(guest, path)
     wrong = invite["code"][:-4] + "AAAA"
     for _ in range(12):

@@ -50,7 +50,7 @@ export class App {
       state: (state) => this.onState(state),
       document: (live, reset) => this.onDocument(live, reset),
       saved: (status) => this.toast(status === "success" || status === "skipped" ? "Saved" : `Save failed (${status})`),
-    });
+    }, config.roomToken ?? null);
     this.execution = new ExecutionClient(config.baseUrl, config.path);
     this.frames = new FrameHost(config.frameUrl);
     const mePerson = personFrom(0, { user: { ...me, display_name: me.display_name || me.name } }, true)!;

@@ -22,6 +22,8 @@ export interface EditorConfig {
   me: Me;
   /** The sandboxed page HTML and JavaScript outputs render in. */
   frameUrl: string;
+  /** A link guest's room-socket token (null for the owner and hub users). */
+  roomToken?: string | null;
 }
 
 export function readConfig(doc: Document = document): EditorConfig {

@@ -44,6 +44,8 @@ export class Connection {
     private readonly baseUrl: string,
     private readonly path: string,
     private readonly events: ConnectionEvents,
+    /** A link guest's room token from the editor page (see tandem/handlers/room.py). */
+    private readonly roomToken: string | null = null,
   ) {}
 
   async start(): Promise<void> {
@@ -141,7 +143,9 @@ export class Connection {
       notebook.ydoc,
       {
         awareness: notebook.awareness,
-        params: { sessionId: session.sessionId },
+        params: this.roomToken
+          ? { sessionId: session.sessionId, roomToken: this.roomToken }
+          : { sessionId: session.sessionId },
         disableBc: true,
         // Every server close comes to us: we re-ask the session before reconnecting.
         shouldReconnect: () => false,
