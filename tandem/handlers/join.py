@@ -168,7 +168,7 @@ class JoinHandler(GuestPage):
         as valid or invalid: only a browser whose own guest session holds a revoked or
         refused grant from this very invitation hears it, so strangers learn nothing."""
         access = access_of(self)
-        session = self.get_cookie(GUEST_COOKIE)
+        session = guest_cookie(self)
         if access is None or not session:
             return False
         grants = [
