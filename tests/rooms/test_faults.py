@@ -99,6 +99,9 @@ async def test_store_failure_rolls_the_room_back_to_what_is_stored(root, tmp_pat
         await type_tokens(writer, ["<stored>"])
         await eventually(lambda: "<stored>" in cell_text(watcher))
         await eventually(lambda: "<stored>" in file_text(root), timeout=30)
+        # The save is complete, its bookkeeping (dirty: false) stored too, before the disk
+        # fills: otherwise a reloaded room's first write is that bookkeeping, and it fails.
+        await eventually(lambda: watcher.notebook.ystate.get("dirty") is False, timeout=30)
 
         full.touch()  # the disk is full from now on
         await type_tokens(writer, ["<unstored>"])

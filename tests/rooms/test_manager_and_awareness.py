@@ -115,9 +115,13 @@ async def test_awareness_is_stamped_with_the_servers_identity_and_relayed() -> N
     alice = await LocalPeer(room, identity={"username": "alice", "name": "Alice"}).connect()
     bob = await LocalPeer(room, identity={"username": "bob", "name": "Bob"}).connect()
     await alice.set_awareness({"user": {"name": "Mallory"}, "cursor": 3})
+    # Relayed once per tick, not per message.
+    await eventually(lambda: alice.doc.client_id in bob.awareness)
     state = bob.awareness[alice.doc.client_id]
     assert state == {"user": {"username": "alice", "name": "Alice"}, "cursor": 3}
-    assert alice.doc.client_id not in alice.awareness  # not echoed to its author
+    # One message per tick, the same bytes for everyone: the author gets its own state
+    # back with the same clock (which y-protocols ignores), stamped like everyone's.
+    assert alice.awareness[alice.doc.client_id] == state
     late = await LocalPeer(room).connect()
     assert late.awareness[alice.doc.client_id] == state  # a late joiner gets the states
 
@@ -138,20 +142,20 @@ async def test_leaving_announces_the_peers_states_as_gone() -> None:
     alice = await LocalPeer(room).connect()
     bob = await LocalPeer(room).connect()
     await alice.set_awareness({"cursor": 1})
-    assert bob.awareness[alice.doc.client_id] is not None
+    await eventually(lambda: bob.awareness.get(alice.doc.client_id) is not None)
     await alice.leave()
-    assert bob.awareness[alice.doc.client_id] is None
+    await eventually(lambda: bob.awareness.get(alice.doc.client_id, "?") is None)
     assert room.awareness.users() == []
 
 
 def test_awareness_rules_clock_and_per_peer_limit() -> None:
     registry = AwarenessRegistry()
     me = {"name": "me"}
-    assert registry.accept("p", me, [AwarenessEntry(1, 5, {"a": 1})])
-    assert registry.accept("p", me, [AwarenessEntry(1, 5, {"a": 2})]) == []  # not newer
-    assert registry.accept("p", me, [AwarenessEntry(1, 4, {"a": 3})]) == []  # older
-    assert registry.accept("q", me, [AwarenessEntry(2, 1, None)]) == []  # unknown id, gone
+    assert registry.accept("p", "principal:p", me, [AwarenessEntry(1, 5, {"a": 1})])
+    assert registry.accept("p", "principal:p", me, [AwarenessEntry(1, 5, {"a": 2})]) == []  # not newer
+    assert registry.accept("p", "principal:p", me, [AwarenessEntry(1, 4, {"a": 3})]) == []  # older
+    assert registry.accept("q", "principal:q", me, [AwarenessEntry(2, 1, None)]) == []  # unknown id, gone
     entries = [AwarenessEntry(100 + i, 1, {}) for i in range(MAX_CLIENT_IDS_PER_PEER + 5)]
-    accepted = registry.accept("q", me, entries)
+    accepted = registry.accept("q", "principal:q", me, entries)
     assert len(accepted) == MAX_CLIENT_IDS_PER_PEER
     assert [e.state for e in registry.states() if e.client_id == 1] == [{"a": 1, "user": me}]
