@@ -151,11 +151,12 @@ async def test_leaving_announces_the_peers_states_as_gone() -> None:
 def test_awareness_rules_clock_and_per_peer_limit() -> None:
     registry = AwarenessRegistry()
     me = {"name": "me"}
-    assert registry.accept("p", "principal:p", me, [AwarenessEntry(1, 5, {"a": 1})])
-    assert registry.accept("p", "principal:p", me, [AwarenessEntry(1, 5, {"a": 2})]) == []  # not newer
-    assert registry.accept("p", "principal:p", me, [AwarenessEntry(1, 4, {"a": 3})]) == []  # older
-    assert registry.accept("q", "principal:q", me, [AwarenessEntry(2, 1, None)]) == []  # unknown id, gone
+    p, q = "principal:p", "principal:q"
+    assert registry.accept("p", p, me, [AwarenessEntry(1, 5, {"a": 1})])
+    assert registry.accept("p", p, me, [AwarenessEntry(1, 5, {"a": 2})]) == []  # not newer
+    assert registry.accept("p", p, me, [AwarenessEntry(1, 4, {"a": 3})]) == []  # older
+    assert registry.accept("q", q, me, [AwarenessEntry(2, 1, None)]) == []  # unknown id, gone
     entries = [AwarenessEntry(100 + i, 1, {}) for i in range(MAX_CLIENT_IDS_PER_PEER + 5)]
-    accepted = registry.accept("q", "principal:q", me, entries)
+    accepted = registry.accept("q", q, me, entries)
     assert len(accepted) == MAX_CLIENT_IDS_PER_PEER
     assert [e.state for e in registry.states() if e.client_id == 1] == [{"a": 1, "user": me}]
