@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tandem.testing import TandemServer, YPeer
-from tests.conftest import FAST, write_notebook
+from tandem.testing import YPeer
+from tests.conftest import write_notebook
 from tests.eventually import eventually
 from tests.handlers.test_sharing import Guest, share
 
@@ -32,16 +32,6 @@ def root(tmp_path: Path) -> Path:
     (proj / "notes.txt").write_text("visible\n")
     (proj / "draft.txt~").write_text("editor backup\n")
     return folder
-
-
-@pytest.fixture
-async def server(root: Path, tmp_path: Path):
-    srv = TandemServer(root, tmp_path / "state", args=FAST)
-    await srv.start()
-    try:
-        yield srv
-    finally:
-        await srv.stop()
 
 
 async def text_session(guest: Guest, path: str):

@@ -15,7 +15,7 @@ import pytest
 from tandem.access.scopes import InvalidScope, normalize_path, normalize_scope
 from tandem.paths import normalize_api_path
 from tandem.testing import TandemServer
-from tests.conftest import FAST, write_notebook
+from tests.conftest import write_notebook
 from tests.handlers.test_sharing import Guest, share
 
 NAMES = [
@@ -37,16 +37,6 @@ def root(tmp_path: Path) -> Path:
     for name in NAMES:
         write_notebook(folder / name)
     return folder
-
-
-@pytest.fixture
-async def server(root: Path, tmp_path: Path):
-    srv = TandemServer(root, tmp_path / "state", args=FAST)
-    await srv.start()
-    try:
-        yield srv
-    finally:
-        await srv.stop()
 
 
 def encodings(name: str) -> list[str]:

@@ -26,16 +26,6 @@ def root(tmp_path: Path) -> Path:
     return folder
 
 
-@pytest.fixture
-async def server(root: Path, tmp_path: Path):
-    srv = TandemServer(root, tmp_path / "state", args=FAST)
-    await srv.start()
-    try:
-        yield srv
-    finally:
-        await srv.stop()
-
-
 async def move(server: TandemServer, old: str, new: str) -> None:
     status, body = await server.arequest("PATCH", f"/api/contents/{old}", {"path": new})
     assert status == 200, body

@@ -17,7 +17,7 @@ import pytest
 from pycrdt import Map
 
 from tandem.testing import TandemServer, YPeer
-from tests.conftest import FAST, write_notebook
+from tests.conftest import write_notebook
 from tests.eventually import eventually
 from tests.handlers.test_sharing import share
 
@@ -61,16 +61,6 @@ def root(tmp_path: Path) -> Path:
     folder.mkdir()
     write_notebook(folder / "demo.ipynb", cells=3, outputs=True)
     return folder
-
-
-@pytest.fixture
-async def server(root: Path, tmp_path: Path):
-    srv = TandemServer(root, tmp_path / "state", args=FAST)
-    await srv.start()
-    try:
-        yield srv
-    finally:
-        await srv.stop()
 
 
 def _cells(peer: YPeer) -> list[dict[str, Any]]:
