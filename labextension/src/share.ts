@@ -12,7 +12,7 @@ import { h, relative, replace } from './dom';
 import { HubSharing } from './hub';
 
 export const RUN_WARNING =
-  'Run executes code as you, on your account: whoever uses this link can read, change and delete ' +
+  'Run executes code as you, on your account: whoever you share it with can read, change and delete ' +
   'your files and use anything your account can reach. Give it only to people you trust with your account.';
 
 const ROLES: ReadonlyArray<[Role, string]> = [
