@@ -8,8 +8,10 @@
   checked against the hub; then Tandem creates the hub share that lets the person through
   the hub's OAuth to this server (which gives them nothing but the grant), and the Tandem
   grant, with the same scope, roles, expiry, revocation and audit as a link. An unknown
-  name, a bad path or role, or a server hub token without the scopes for either step is
-  refused (``{"message", "reason"}``) and changes nothing.
+  name, a bad path or role, a ``run`` share where code cannot be confined (as for links),
+  or a server hub token without the scopes for either step is refused (``{"message",
+  "reason"}``) and changes nothing. A ``run`` share's answer says how code runs
+  (``runs``, as for links).
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ class HubShareHandler(OwnerHandler):
         if not name.strip():
             raise refuse(400, "hub_name_missing", f"give the name of a hub {kind}")
         normalize_scope(access.root_dir, data["path"])  # a bad path changes nothing below
+        runs = self.run_mode(data["path"], False, hub=True) if data.get("role") == "run" else None
         try:
             found = await api.exists(user=user, group=group)
             if not found:
@@ -101,6 +104,7 @@ class HubShareHandler(OwnerHandler):
                 "grant": hub_grant(grant),
                 "hub_share": True,
                 "message": "",
+                **({"runs": runs} if runs is not None else {}),
             }
         )
 

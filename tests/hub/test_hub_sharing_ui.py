@@ -143,6 +143,13 @@ async def test_alice_shares_with_bob_and_revokes_by_clicking(hub: Hub):
         print(f"\nrevoked end state {ended - deleted['at']} ms after the DELETE's answer")
         assert ended - deleted["at"] < 1000
         assert await bob.locator(".tc-cell").count() == 0
+
+        # The editor's Share offers the same, and bob is no longer listed there.
+        await alice.goto(f"{hub.url}{ALICE}/tandem/notebook/demo.ipynb")
+        await editor_online(alice)
+        await alice.click(".tc-owner-share")
+        await alice.locator("dialog.share fieldset.share-with:not([hidden])").wait_for()
+        await alice.locator("dialog.share .hub-grants", has_text="Nobody on the hub yet").wait_for()
         await owner.close()
     await api.close()
 
@@ -266,3 +273,26 @@ async def test_without_the_hub_scope_the_dialog_says_so_and_shares_nothing(hub: 
     finally:
         response = await hub.api("DELETE", "/users/dave/server")
         assert response.status_code in (202, 204), response.text
+
+
+async def test_a_run_share_with_a_hub_user_says_how_code_runs_as_a_run_link_does(hub: Hub):
+    api = await logged_in(hub, "alice")
+    response = await api.http.post(
+        f"{ALICE}/tandem/api/hub-shares",
+        json={"path": "demo.ipynb", "role": "run", "user": "bob"},
+        headers=api.xsrf_headers("alice"),
+    )
+    if response.status_code == 201:  # this machine can confine code (or lets it run as alice)
+        assert response.json()["runs"]["mode"] in ("confined", "as_owner")
+        await revoke(api, response.json()["grant"]["id"])
+    else:  # as a run link is refused here: nothing shared, in Tandem or in the hub
+        assert response.status_code == 400, response.text
+        assert "guests cannot run code" in response.json()["message"]
+        assert [g for g in await hub_grants(api) if g["role"] == "run"] == []
+
+        async def bob_not_shared_in_the_hub() -> None:  # (an earlier test's removal is async)
+            shares = (await hub.api("GET", "/shares/alice/")).json()["items"]
+            assert not any((s.get("user") or {}).get("name") == "bob" for s in shares)
+
+        await eventually(bob_not_shared_in_the_hub, timeout=10)
+    await api.close()

@@ -18,6 +18,9 @@ export interface HubShared {
   grant: HubGrant;
   hub_share: boolean;
   message: string;
+  /** How their code runs (run shares only), as for run links. */
+  runs?: { mode: "confined"; scope: string; network: string } |
+    { mode: "as_owner"; reason: string; chosen_by?: "link" | "server" };
 }
 
 export interface HubChoice {
@@ -125,7 +128,8 @@ export function hubChoice(id: string, path: string, isFolder: boolean,
 }
 
 /** After sharing: who has what until when, and the address they open. */
-export function showHubShared(dialog: HTMLDialogElement, shared: HubShared, close: () => void): void {
+export function showHubShared(dialog: HTMLDialogElement, shared: HubShared, close: () => void,
+  runNote: string | null = null): void {
   const { grant } = shared;
   const address = new URL(grant.scope_is_folder ? urls.folder(grant.scope_path) : urls.editor(grant.scope_path),
     location.href).href;
@@ -140,6 +144,7 @@ export function showHubShared(dialog: HTMLDialogElement, shared: HubShared, clos
       h("div", { class: "link-row" }, field),
       h("p", { class: "hint" }, "They open this address (or your server from the hub). " +
         "Revoke at any time on the People page."),
+      runNote ? h("p", { class: shared.runs?.mode === "confined" ? "hint" : "warning" }, runNote) : null,
       shared.message ? h("p", { class: "warning" }, shared.message) : null,
       h("div", { class: "buttons" }, h("button", { type: "button", class: "primary", onclick: close }, "Done")),
     ),

@@ -151,7 +151,7 @@ export function openShareDialog(path: string, isFolder: boolean, onCreated: () =
       submit.disabled = true;
       try {
         const shared = await hub.share({ path, role: body.role, expires_in: body.expires_in, [target.kind]: name });
-        showHubShared(dialog, shared, close);
+        showHubShared(dialog, shared, close, shared.grant.role === "run" ? runNote(shared.runs) : null);
         onCreated();
       } catch (failure) {
         error.textContent = `Nothing was shared: ${(failure as Error).message}`;
