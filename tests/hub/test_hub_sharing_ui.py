@@ -50,6 +50,13 @@ RECORD_END = """
 """
 
 
+def unknown_name_refused(hub: Hub, failure: tuple[Any, Any]) -> bool:
+    """The one 4xx these pages should see: the hub-shares POST with the unknown name
+    (JupyterLab adds a cache-busting query to its URL)."""
+    url = str(failure[1]).split("?")[0]
+    return failure[0] == 400 and url == f"{hub.url}{ALICE}/tandem/api/hub-shares"
+
+
 async def hub_grants(alice: HubBrowser) -> list[dict[str, Any]]:
     response = await alice.http.get(
         f"{ALICE}/tandem/api/hub-shares", headers=alice.xsrf_headers("alice")
@@ -150,6 +157,7 @@ async def test_alice_shares_with_bob_and_revokes_by_clicking(hub: Hub):
         await alice.click(".tc-owner-share")
         await alice.locator("dialog.share fieldset.share-with:not([hidden])").wait_for()
         await alice.locator("dialog.share .hub-grants", has_text="Nobody on the hub yet").wait_for()
+        assert [f for f in alice.failures if not unknown_name_refused(hub, f)] == []
         await owner.close()
     await api.close()
 
@@ -214,8 +222,7 @@ async def test_alice_shares_from_jupyterlab_with_a_group_and_a_user(hub: Hub):
         await item.locator("button", has_text="Revoke").click()
         await item.wait_for(state="detached")
         assert [g for g in await hub_grants(api) if g["name"] == "students"] == []
-        failures = [f for f in alice.failures if f[0] != 400 and "hub-shares" not in str(f[1])]
-        assert failures == [], failures
+        assert [f for f in alice.failures if not unknown_name_refused(hub, f)] == []
     await api.close()
 
 
@@ -253,24 +260,28 @@ async def test_without_the_hub_scope_the_dialog_says_so_and_shares_nothing(hub: 
     write_notebook(hub.homes / "dave" / "demo.ipynb")
     await hub.add_user("dave")
     await hub.spawn("dave")
+    api = await logged_in(hub, "dave")
     try:
+        # The new server's first answers (through the hub's OAuth) are slow under load.
+        home = await api.get("/user/dave/tandem/")
+        assert home.status_code == 200, home.text[:300]
         async with launched_chromium() as chromium:
             dave = await chromium_page(chromium, hub, "dave")
-            await open_through_oauth(dave, f"{hub.url}/user/dave/tandem/")
+            await dave.goto(f"{hub.url}/user/dave/tandem/", timeout=90_000)
+            await dave.wait_for_url(f"{hub.url}/user/dave/tandem/", timeout=90_000)
             dialog = await share_in_owner_page(dave, "bob")
             error = dialog.locator("p.error")
             await error.filter(has_text="lacks shares!server").wait_for()
             text = await error.text_content() or ""
             assert "ask the hub admin" in text and "nothing was shared" in text
-        api = await logged_in(hub, "dave")
         grants = await api.http.get(
             "/user/dave/tandem/api/grants", headers=api.xsrf_headers("dave")
         )
         assert grants.status_code == 200 and grants.json()["grants"] == []
         shares = (await hub.api("GET", "/shares/dave/")).json()
         assert shares["items"] == []
-        await api.close()
     finally:
+        await api.close()
         response = await hub.api("DELETE", "/users/dave/server")
         assert response.status_code in (202, 204), response.text
 
