@@ -55,8 +55,9 @@ export function runNote(runs: Created["runs"]): string {
 
 let counter = 0;
 
-/** Open the dialog for ``path``; ``onCreated`` runs after a link was made. */
-export function openShareDialog(path: string, isFolder: boolean, onCreated: () => void = () => {}): HTMLDialogElement {
+/** Open the dialog for ``path``; ``onCreated`` runs after a link (or a hub share) was made. */
+export function openShareDialog(path: string, isFolder: boolean,
+  onCreated: (made: "link" | "hub") => void = () => {}): HTMLDialogElement {
   const id = `share-${++counter}`;
   const dialog = h("dialog", { class: "share", "aria-labelledby": `${id}-title` });
   const close = () => dialog.close();
@@ -152,7 +153,7 @@ export function openShareDialog(path: string, isFolder: boolean, onCreated: () =
       try {
         const shared = await hub.share({ path, role: body.role, expires_in: body.expires_in, [target.kind]: name });
         showHubShared(dialog, shared, close, shared.grant.role === "run" ? runNote(shared.runs) : null);
-        onCreated();
+        onCreated("hub");
       } catch (failure) {
         error.textContent = `Nothing was shared: ${(failure as Error).message}`;
         submit.disabled = false;
@@ -173,7 +174,7 @@ export function openShareDialog(path: string, isFolder: boolean, onCreated: () =
     try {
       const created = await api<Created>("POST", "tandem/api/invitations", body);
       showLink(dialog, created, close);
-      onCreated();
+      onCreated("link");
     } catch (failure) {
       error.textContent = `The link was not created: ${(failure as Error).message}`;
       submit.disabled = false;
