@@ -35,6 +35,7 @@ from .handlers.sharing import (
     InvitationLinkHandler,
     InvitationsHandler,
 )
+from .hub import handlers as hub_handlers
 from .rooms import DocumentRoom, Room, RoomManager, RoomSettings
 from .rooms.awareness import AwarenessLimits, PresencePolicy, PresenceSettings
 from .rooms.guard import OutputGuard
@@ -446,10 +447,8 @@ class TandemApp(ExtensionApp):
         self.handlers.extend(execution_api.routes(self))
         self.handlers.extend(lab.routes(self))
         credentials.keep_to_owner(self.serverapp)
-        if self.under_hub:
-            from .hub import handlers as hub_handlers
-
-            self.handlers.extend(hub_handlers.routes())
+        # Always there: the share dialogs ask it whether to offer hub users and groups.
+        self.handlers.extend(hub_handlers.routes())
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         bodylimit.install(serverapp, self.max_request_body)
@@ -507,9 +506,9 @@ class TandemApp(ExtensionApp):
         asyncio.ensure_future(self.execution.cancel_for(principal_ids))
         self.live.close(principal_ids)
         if self.hub_api is not None:
-            asyncio.ensure_future(self._unshare_in_hub(principal_ids))
+            asyncio.ensure_future(self.unshare_unused_in_hub(principal_ids))
 
-    async def _unshare_in_hub(self, principal_ids: list[str]) -> None:
+    async def unshare_unused_in_hub(self, principal_ids: list[str]) -> None:
         """Remove the hub share of hub users and groups left without any valid grant."""
         from .access.records import HUB_GROUP_PREFIX, HUB_USER_PREFIX
 

@@ -111,12 +111,23 @@ def admits_guests(handler: Any) -> bool:
     return isinstance(handler, FileFindHandler)
 
 
-async def _refuse_guest(handler: Any) -> None:
+async def _refuse_guest(handler: Any, user: GrantedUser | None = None) -> None:
     """Answer 403 and stop. Written here rather than raised, because some handlers cannot
     render errors (JupyterLab's licenses handler overrides ``finish`` with a required
-    argument, so a raised error would never answer)."""
+    argument, so a raised error would never answer). JupyterLab's pages answer a page
+    for a person instead (whose server, and links to what is shared with them)."""
+    from .handlers import lab_page
+
     handler.clear()
     handler.set_status(403)
+    if user is not None and lab_page.is_lab_page(handler):
+        access = access_of(handler)
+        now = access.clock() if access is not None else time.time()
+        lab_page.page_headers(handler)
+        await web.RequestHandler.finish(
+            handler, lab_page.lab_refusal_page(handler, user.grants, now)
+        )
+        raise web.Finish()
     handler.set_header("Content-Type", "application/json; charset=UTF-8")
     await web.RequestHandler.finish(
         handler,
@@ -165,7 +176,7 @@ async def admitted(handler: Any, user: GrantedUser) -> GrantedUser | None:
         return user
     if _open_to_anonymous(handler):
         return None
-    await _refuse_guest(handler)
+    await _refuse_guest(handler, user)
     return None
 
 

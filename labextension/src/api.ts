@@ -5,39 +5,9 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
-export type Role = 'view' | 'edit' | 'run';
+import type { Grant, Invitation, Role } from './records';
 
-export interface Invitation {
-  id: string;
-  scope_path: string;
-  scope_is_folder: boolean;
-  role: Role;
-  created_at: number;
-  expires_at: number;
-  max_uses: number | null;
-  uses: number;
-  approval_required: boolean;
-  anonymous_allowed: boolean;
-  label: string;
-  revoked_at: number | null;
-}
-
-export interface Grant {
-  id: string;
-  invitation_id: string;
-  guest_session_id: string;
-  display_name: string;
-  role: Role;
-  scope_path: string;
-  scope_is_folder: boolean;
-  created_at: number;
-  expires_at: number;
-  last_seen: number | null;
-  revoked_at: number | null;
-  status: 'pending' | 'active' | 'refused';
-  /** A pending request whose waiting page is still open (set by the server). */
-  asking?: boolean;
-}
+export type { Grant, Invitation, Role } from './records';
 
 export interface NewLink {
   path: string;
@@ -57,7 +27,7 @@ export interface Created {
 
 export class TandemError extends Error {}
 
-async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+export async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
   const settings = ServerConnection.makeSettings();
   const url = URLExt.join(settings.baseUrl, 'tandem/api', path);
   const init: RequestInit = { method };

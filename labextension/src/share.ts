@@ -1,16 +1,18 @@
 /** Tandem's Share dialog in JupyterLab: a link to the current notebook or its folder with a
  * role (and the plain warning for `run`), an expiry, max uses, approval, anonymous guests
  * and a label; Copy; and this path's existing links, each with Revoke. The link names
- * only Tandem's join page and a fresh code: never the owner's token. */
+ * only Tandem's join page and a fresh code: never the owner's token. Under JupyterHub it
+ * also shares with a hub user or group by name (see ./hub.ts). */
 
 import { Clipboard, Dialog, showDialog } from '@jupyterlab/apputils';
 import { Widget } from '@lumino/widgets';
 
 import { api, covers, folderOf, isLive, type Invitation, type Role } from './api';
 import { h, relative, replace } from './dom';
+import { HubSharing } from './hub';
 
 export const RUN_WARNING =
-  'Run executes code as you, on your account: whoever uses this link can read, change and delete ' +
+  'Run executes code as you, on your account: whoever you share it with can read, change and delete ' +
   'your files and use anything your account can reach. Give it only to people you trust with your account.';
 
 const ROLES: ReadonlyArray<[Role, string]> = [
@@ -35,6 +37,7 @@ export class ShareBody extends Widget {
   private readonly status: HTMLElement;
   private readonly created: HTMLElement;
   private readonly existing: HTMLElement;
+  private readonly hub: HubSharing;
 
   constructor(private readonly path: string) {
     super();
@@ -67,7 +70,43 @@ export class ShareBody extends Widget {
     const check = (control: HTMLElement, text: string) =>
       h('label', { class: 'tandem-Share-check' }, control, ` ${text}`);
 
+    const hubPlaceholder = h('div', { class: 'tandem-Share-hub', 'data-tandem-hub-sharing': true, hidden: true });
+    const hubList = h('div', { class: 'tandem-Share-hubGrants', hidden: true });
+    const linkOnly = [
+      field(`${id}-max`, 'Max uses', maxUses),
+      check(approval, 'Ask me before letting each person in'),
+      check(anonymous, 'Allow people to stay anonymous'),
+      field(`${id}-label`, 'Label (for you)', label)
+    ];
+    const expiryLabel = h('label', { for: `${id}-expiry` }, 'Link works for');
+    this.hub = new HubSharing(id, hubPlaceholder, hubList, () => [path, folder], (kind) => {
+      for (const element of linkOnly) element.hidden = kind !== 'link';
+      expiryLabel.textContent = kind === 'link' ? 'Link works for' : 'Access lasts';
+      create.textContent = kind === 'link' ? 'Create link' : 'Share';
+      this.say('');
+    }, (message, error) => this.say(message, error));
+
     create.addEventListener('click', async () => {
+      const target = this.hub.target();
+      if (target !== null) {
+        if (target.name === '') {
+          this.say(`Give the name of a hub ${target.kind}.`, true);
+          this.hub.focusName();
+          return;
+        }
+        create.disabled = true;
+        try {
+          const shared = await this.hub.share(scope.value === 'folder' ? folder : path, role.value as Role, Number(expiry.value));
+          const who = shared.grant.kind === 'group' ? `everyone in the hub group ${shared.grant.name}` : `hub user ${shared.grant.name}`;
+          replace(this.created, h('p', {}, `Shared with ${who}: ${shared.grant.role} until ${relative(shared.grant.expires_at)}, from their own hub login.`));
+          this.say(shared.message || 'Shared. Revoke it here or in People.');
+        } catch (error) {
+          this.say(`Nothing was shared: ${(error as Error).message}`, true);
+        } finally {
+          create.disabled = false;
+        }
+        return;
+      }
       const uses = maxUses.value.trim();
       if (uses !== '' && !(Number.isInteger(Number(uses)) && Number(uses) >= 1)) {
         this.say('Max uses must be a whole number of at least 1, or empty for no limit.', true);
@@ -99,20 +138,17 @@ export class ShareBody extends Widget {
       this.status,
       h('form', { class: 'tandem-Share-form', onsubmit: (event: Event) => event.preventDefault() },
         field(`${id}-scope`, 'Share', scope),
+        // On a hub: "Share with" a link, a hub user or a hub group, and the name.
+        hubPlaceholder,
         field(`${id}-role`, 'People can', role),
         warning,
-        field(`${id}-expiry`, 'Link works for', expiry),
-        field(`${id}-max`, 'Max uses', maxUses),
-        check(approval, 'Ask me before letting each person in'),
-        check(anonymous, 'Allow people to stay anonymous'),
-        field(`${id}-label`, 'Label (for you)', label),
-        // On a hub, sharing with a hub user or group by name goes here (another
-        // engineer's work: a "People on this hub" field beside the link).
-        h('div', { class: 'tandem-Share-hub', 'data-tandem-hub-sharing': true, hidden: true }),
+        h('div', { class: 'tandem-Share-field' }, expiryLabel, expiry),
+        linkOnly,
         create
       ),
       h('h3', {}, 'Links for this notebook'),
-      this.existing
+      this.existing,
+      hubList
     );
     void this.refresh();
   }

@@ -60,6 +60,29 @@ class OwnerHandler(JsonErrors, ReadyMixin, APIHandler):
     def close_sessions(self, sessions: list[str]) -> None:
         self.settings["tandem"].close_connections(sessions)
 
+    def run_mode(self, path: str, runs_as_owner: bool, hub: bool = False) -> dict[str, object]:
+        """How a guest's code will run through a new ``run`` link or hub share (confined,
+        or as the owner); refused when neither is allowed."""
+        from ..sandbox import Unconfinable
+
+        tandem = self.settings["tandem"]
+        resolved = tandem.access.resolve(path)
+        is_folder = os.path.isdir(os.path.join(tandem.access.root_dir, resolved))
+        try:
+            return dict(tandem.sandbox_service.link_mode(resolved, is_folder, runs_as_owner))
+        except Unconfinable as error:
+            advice = (
+                "give view or edit access (a hub user's code runs as you only where the "
+                "server lets every run share do so: TandemApp.guests_run_as_me)"
+                if hub
+                else "give view or edit access, or let this link's guests run code as you "
+                "(runs_as_owner: true, `tandem share --runs-as-me`; server-wide: "
+                "TandemApp.guests_run_as_me)"
+            )
+            raise web.HTTPError(
+                400, f"guests cannot run code in {resolved or '/'!r}: {error}; {advice}"
+            ) from error
+
 
 def asking(grant: Grant, now: float, timeout: float) -> bool:
     """A live request to join: pending, and its waiting page checked in within ``timeout``
@@ -122,24 +145,6 @@ class InvitationsHandler(OwnerHandler):
         if runs is not None:
             reply["runs"] = runs
         self.finish(reply)
-
-    def run_mode(self, path: str, runs_as_owner: bool) -> dict[str, object]:
-        """How a guest's code will run through a new ``run`` link (confined, or as the
-        owner); refused when neither is allowed."""
-        from ..sandbox import Unconfinable
-
-        tandem = self.settings["tandem"]
-        resolved = tandem.access.resolve(path)
-        is_folder = os.path.isdir(os.path.join(tandem.access.root_dir, resolved))
-        try:
-            return dict(tandem.sandbox_service.link_mode(resolved, is_folder, runs_as_owner))
-        except Unconfinable as error:
-            raise web.HTTPError(
-                400,
-                f"guests cannot run code in {resolved or '/'!r}: {error}; give view or edit "
-                "access, or let this link's guests run code as you (runs_as_owner: true, "
-                "`tandem share --runs-as-me`; server-wide: TandemApp.guests_run_as_me)",
-            ) from error
 
 
 class InvitationLinkHandler(OwnerHandler):

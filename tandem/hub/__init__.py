@@ -4,7 +4,8 @@
 Tandem's extension is linked after it (extensions link in name order) and replaces it
 with :class:`~tandem.hub.identity.TandemHubIdentityProvider`, a subclass that keeps the
 hub's OAuth, cookies and ``page_config_hook``, and installs Tandem's authorizer (see
-:func:`~tandem.hub.install.install`). Nothing here is imported outside a hub.
+:func:`~tandem.hub.install.install`). Nothing here imports JupyterHub outside a hub
+(``handlers`` answers the share dialogs' question there: no hub).
 """
 
 from __future__ import annotations

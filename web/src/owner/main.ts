@@ -34,8 +34,9 @@ function start(): void {
       path,
       owner: true,
       presence,
-      share: (target, isFolder) => openShareDialog(target, isFolder, () => {
-        frame.say("Link created. It is listed on the People page.");
+      share: (target, isFolder) => openShareDialog(target, isFolder, (made) => {
+        frame.say(made === "link" ? "Link created. It is listed on the People page." :
+          "Shared. It is listed on the People page.");
       }),
     });
   }

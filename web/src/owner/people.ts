@@ -4,7 +4,7 @@
 import { api } from "./api";
 import { h, replace } from "./dom";
 import { Feed } from "./feed";
-import { grantStatus, invitationStatus, localTime, relativeTime } from "./format";
+import { granteeName, grantStatus, invitationStatus, localTime, relativeTime } from "./format";
 import type { Frame } from "./layout";
 import { copyText } from "./share";
 import type { Grant, Invitation } from "./types";
@@ -38,19 +38,20 @@ export function showPeople(frame: Frame, grants: Feed<Grant[]>): void {
       .filter((g) => grantStatus(g, now) !== "waiting")
       .sort((a, b) => rank(grantStatus(a, now)) - rank(grantStatus(b, now)) || (b.last_seen ?? 0) - (a.last_seen ?? 0));
     replace(peopleRegion, h("h2", { id: "people-title" }, "People"),
-      rows.length === 0 ? h("p", { class: "empty" }, "Nobody has joined through a link yet.") :
+      rows.length === 0 ? h("p", { class: "empty" }, "Nobody has access yet: share a notebook or folder.") :
       table(["Name", "Role", "Shared", "Last seen", "Status", ""], rows.map((g) => {
         const status = grantStatus(g, now);
+        const who = granteeName(g);
         return h("tr", { "data-grant": g.id },
-          h("td", { class: "who" }, g.display_name),
+          h("td", { class: "who" }, who),
           h("td", {}, g.role),
           h("td", { class: "path" }, g.scope_path),
           h("td", {}, g.last_seen ? h("span", { title: localTime(g.last_seen) }, relativeTime(g.last_seen, now)) : "never"),
           h("td", {}, h("span", { class: `state ${status}` }, status)),
           h("td", { class: "actions" }, status === "active"
             ? h("button", { type: "button", class: "danger", "data-key": `revoke-${g.id}`,
-              "aria-label": `Revoke ${g.display_name}'s access`,
-              onclick: revoke(g.display_name, `tandem/api/grants/${encodeURIComponent(g.id)}`, `${g.display_name}'s access`) },
+              "aria-label": `Revoke ${who}'s access`,
+              onclick: revoke(who, `tandem/api/grants/${encodeURIComponent(g.id)}`, `${who}'s access`) },
               "Revoke")
             : null),
         );

@@ -1,10 +1,12 @@
 // The share dialog: one file or folder, a role (with the plain warning for `run`), an
 // expiry, max uses, approval, anonymous guests and a label; creates the link through
-// POST /tandem/api/invitations and shows it with a Copy button.
+// POST /tandem/api/invitations and shows it with a Copy button. Under JupyterHub it also
+// shares with a hub user or group by name (POST /tandem/api/hub-shares, see ./hub.ts).
 
 import { api } from "./api";
 import { h, replace } from "./dom";
 import { DEFAULT_EXPIRY, EXPIRY_CHOICES, localTime } from "./format";
+import { hubChoice, showHubShared } from "./hub";
 import type { Invitation, Role } from "./types";
 
 export const RUN_WARNING =
@@ -53,8 +55,9 @@ export function runNote(runs: Created["runs"]): string {
 
 let counter = 0;
 
-/** Open the dialog for ``path``; ``onCreated`` runs after a link was made. */
-export function openShareDialog(path: string, isFolder: boolean, onCreated: () => void = () => {}): HTMLDialogElement {
+/** Open the dialog for ``path``; ``onCreated`` runs after a link (or a hub share) was made. */
+export function openShareDialog(path: string, isFolder: boolean,
+  onCreated: (made: "link" | "hub") => void = () => {}): HTMLDialogElement {
   const id = `share-${++counter}`;
   const dialog = h("dialog", { class: "share", "aria-labelledby": `${id}-title` });
   const close = () => dialog.close();
@@ -89,28 +92,43 @@ export function openShareDialog(path: string, isFolder: boolean, onCreated: () =
   const error = h("p", { class: "error", role: "alert" });
   const submit = h("button", { type: "submit", class: "primary" }, "Create link");
 
-  const form = h("form", { class: "share-form" },
-    h("h2", { id: `${id}-title` }, `Share ${isFolder ? "folder" : "notebook"} `, h("span", { class: "path" }, path)),
-    roles,
-    h("div", { class: "row" },
-      h("div", { class: "field" }, h("label", { for: `${id}-expiry` }, "Link works for"), expiry),
-      h("div", { class: "field" },
-        h("label", { for: `${id}-uses` }, "How many people"), maxUses,
-        h("span", { class: "hint", id: `${id}-uses-hint` }, "Empty: no limit. Each browser counts once."))),
+  const expiryLabel = h("label", { for: `${id}-expiry` }, "Link works for");
+  const usesField = h("div", { class: "field" },
+    h("label", { for: `${id}-uses` }, "How many people"), maxUses,
+    h("span", { class: "hint", id: `${id}-uses-hint` }, "Empty: no limit. Each browser counts once."));
+  // What only a link has: hidden while sharing with a hub user or group.
+  const linkOnly = [
+    usesField,
     h("div", { class: "check" }, approval,
       h("label", { for: `${id}-approval` }, "Ask me before each person joins")),
     h("div", { class: "check" }, anonymous,
       h("label", { for: `${id}-anonymous` }, "People may join without giving a name")),
     h("div", { class: "field" },
       h("label", { for: `${id}-label` }, "Label (only you see it)"), label),
+  ];
+  const hub = hubChoice(id, path, isFolder, (target) => {
+    for (const element of linkOnly) element.hidden = target !== null;
+    expiryLabel.textContent = target === null ? "Link works for" : "Access lasts";
+    submit.textContent = target === null ? "Create link" : "Share";
+    error.textContent = "";
+  });
+  const form = h("form", { class: "share-form" },
+    h("h2", { id: `${id}-title` }, `Share ${isFolder ? "folder" : "notebook"} `, h("span", { class: "path" }, path)),
+    hub.element,
+    roles,
+    h("div", { class: "row" },
+      h("div", { class: "field" }, expiryLabel, expiry),
+      usesField),
+    ...linkOnly.slice(1),
     error,
     h("div", { class: "buttons" }, h("button", { type: "button", onclick: close }, "Cancel"), submit),
+    hub.list,
   );
 
   form.addEventListener("change", () => {
     const role = (form.elements.namedItem("role") as RadioNodeList).value;
     warning.hidden = role !== "run";
-    runsAsMeRow.hidden = role !== "run";
+    runsAsMeRow.hidden = role !== "run" || hub.target() !== null;
   });
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -123,6 +141,25 @@ export function openShareDialog(path: string, isFolder: boolean, onCreated: () =
       anonymous_allowed: anonymous.checked,
       label: label.value.trim(),
     };
+    const target = hub.target();
+    if (target !== null) {
+      const name = target.name.trim();
+      if (name === "") {
+        error.textContent = `Give the name of a hub ${target.kind}.`;
+        hub.focusName();
+        return;
+      }
+      submit.disabled = true;
+      try {
+        const shared = await hub.share({ path, role: body.role, expires_in: body.expires_in, [target.kind]: name });
+        showHubShared(dialog, shared, close, shared.grant.role === "run" ? runNote(shared.runs) : null);
+        onCreated("hub");
+      } catch (failure) {
+        error.textContent = `Nothing was shared: ${(failure as Error).message}`;
+        submit.disabled = false;
+      }
+      return;
+    }
     if (body.role === "run" && runsAsMe.checked) body.runs_as_owner = true;
     if (maxUses.value.trim() !== "") {
       const uses = Number(maxUses.value);
@@ -137,7 +174,7 @@ export function openShareDialog(path: string, isFolder: boolean, onCreated: () =
     try {
       const created = await api<Created>("POST", "tandem/api/invitations", body);
       showLink(dialog, created, close);
-      onCreated();
+      onCreated("link");
     } catch (failure) {
       error.textContent = `The link was not created: ${(failure as Error).message}`;
       submit.disabled = false;

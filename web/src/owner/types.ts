@@ -1,40 +1,9 @@
 // The JSON records of Tandem's APIs, as the pages use them.
 
-export type Role = "view" | "edit" | "run";
+// The owner API's records shared with the JupyterLab extension (one definition for both).
+import type { Role } from "../../../labextension/src/records";
 
-export interface Invitation {
-  id: string;
-  scope_path: string;
-  scope_is_folder: boolean;
-  role: Role;
-  created_at: number;
-  expires_at: number;
-  max_uses: number | null;
-  uses: number;
-  approval_required: boolean;
-  anonymous_allowed: boolean;
-  label: string;
-  revoked_at: number | null;
-  /** Run links: where code cannot be confined, guests' code runs as the owner. */
-  runs_as_owner?: boolean;
-}
-
-export interface Grant {
-  id: string;
-  invitation_id: string;
-  guest_session_id: string;
-  display_name: string;
-  role: Role;
-  scope_path: string;
-  scope_is_folder: boolean;
-  created_at: number;
-  expires_at: number;
-  last_seen: number | null;
-  revoked_at: number | null;
-  status: "pending" | "active" | "refused";
-  /** Added by the server: a pending request whose waiting page is still open. */
-  asking?: boolean;
-}
+export type { Grant, HubGrant, HubSharing, Invitation, Role } from "../../../labextension/src/records";
 
 export interface AuditEvent {
   id: number;
