@@ -200,6 +200,22 @@ async def test_the_guest_is_among_jupyterlabs_online_collaborators(pair: Pair) -
     assert (await document.inner_text()).strip() == PATH
     # The owner is not listed as a collaborator of their own.
     assert await page.locator(".jp-CollaboratorsList .jp-Collaborator").count() == 1
+
+    # A name is text, never markup; a guest who leaves is no longer listed.
+    hostile = '<img src=x onerror="window.__pwned=1">'
+    other = Guest(pair.server)
+    try:
+        invitation = await share(pair.server, PATH, role="view")
+        assert (await other.join(invitation["link"], name=hostile)).status_code == 303
+        peer = await other.peer(PATH)
+        shown = page.locator(".jp-CollaboratorsList .jp-Collaborator").filter(has_text=hostile)
+        await shown.wait_for(timeout=20_000)
+        assert await page.locator(".jp-CollaboratorsList img").count() == 0
+        assert await page.evaluate("() => window.__pwned") is None
+        await peer.close()
+        await shown.wait_for(state="detached", timeout=20_000)
+    finally:
+        await other.close()
     pair.assert_clean()
 
 
