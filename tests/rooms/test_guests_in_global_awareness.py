@@ -172,3 +172,34 @@ async def test_the_published_state_is_renewed_before_clients_drop_it(
             await peer.close()
             await guest.close()
             await lab.close()
+
+
+async def test_a_renamed_document_is_shown_under_its_new_path(
+    module_server: TandemServer, module_root: Path, fresh_notebook: str
+) -> None:
+    folder = fresh_notebook.removesuffix(".ipynb")
+    (module_root / folder).mkdir()
+    write_notebook(module_root / folder / "before.ipynb")
+    lab = await owner_in_global_room(module_server)
+    guest = Guest(module_server)
+    peer: YPeer | None = None
+    try:
+        invitation = await share(module_server, folder, role="edit")
+        await guest.join(invitation["link"], name="Mover")
+        peer = await guest.peer(f"{folder}/before.ipynb")
+        await eventually(
+            lambda: [s["documents"] for s in guests_in(lab)] == [[f"{folder}/before.ipynb"]]
+        )
+        status, _ = await module_server.arequest(
+            "PATCH", f"/api/contents/{folder}/before.ipynb", {"path": f"{folder}/after.ipynb"}
+        )
+        assert status == 200
+        await eventually(
+            lambda: [s["current"] for s in guests_in(lab)] == [f"notebook:{folder}/after.ipynb"]
+        )
+        assert guests_in(lab)[0]["documents"] == [f"{folder}/after.ipynb"]
+    finally:
+        if peer is not None:
+            await peer.close()
+        await guest.close()
+        await lab.close()
