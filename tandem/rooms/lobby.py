@@ -130,7 +130,9 @@ class GuestPresence:
         documents: list[str] = []
         current = None
         identity: dict[str, Any] | None = None
-        for visit in person.visits.values():
+        for peer_id, visit in person.visits.items():
+            if peer_id not in visit.room.peers:
+                continue  # closed before it was registered as gone
             try:
                 path = visit.room.file.path
             except Exception:
@@ -153,6 +155,10 @@ class GuestPresence:
 
     def _renew(self) -> None:
         self._renewal = None
+        for peer_id, key in list(self._peers.items()):
+            visit = self._people[key].visits.get(peer_id)
+            if visit is None or peer_id not in visit.room.peers:
+                self.left(peer_id)  # a socket whose close was never reported
         for key in self._people:
             self._changed(key)
 
