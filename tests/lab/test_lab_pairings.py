@@ -59,7 +59,9 @@ class Pair:
         assert self.guest_errors == [], "\n".join(self.guest_errors)
 
     async def converged(self, timeout: float = 20) -> list[str]:
-        """JupyterLab, the guest's editor and the server hold the same cells."""
+        """JupyterLab, the guest's editor and the server hold the same cells (a markdown
+        cell the editor shows rendered has no source on the page: the markdown test
+        checks its rendering)."""
         result: list[str] = []
 
         async def same() -> None:
