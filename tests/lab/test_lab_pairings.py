@@ -21,8 +21,10 @@ import nbformat
 import pytest
 import pytest_asyncio
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from pycrdt import Doc
 
-from tandem.testing import TandemServer
+from tandem.documents.model import new_document
+from tandem.testing import TandemServer, YPeer
 from tests.browser.test_editor import cell, cell_text, edit_cell, wait_online
 from tests.eventually import eventually
 from tests.handlers.test_sharing import Guest, share
@@ -348,6 +350,58 @@ async def test_outputs_of_server_side_runs_show_on_both_sides(pair: Pair) -> Non
     await eventually(ran_in_editor, timeout=30)
     await pair.converged()
     pair.assert_clean()
+
+
+class LowClientPeer(YPeer):
+    """A pycrdt client whose client id (1) is below any browser's: its write of a key
+    written at the same time by a browser loses, and the browser receives it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.doc = Doc(client_id=1)
+        self.document = new_document("notebook", self.doc)
+        self.doc.observe(self._on_change)
+
+
+async def test_a_concurrent_write_of_a_run_state_that_loses_logs_no_error(pair: Pair) -> None:
+    """The server's run and JupyterLab write a cell's ``execution_count`` at once; the
+    side whose write loses receives the other's without an error."""
+    session = await pair.server.session(PATH)
+    peer = LowClientPeer()
+    room = f"json:notebook:{session['fileId']}?sessionId={session['sessionId']}"
+    await peer.connect(f"{pair.server.ws_url}/api/collaboration/room/{room}", pair.server.headers)
+    await peer.wait_synced()
+    try:
+        peer.hold()
+        peer.notebook.ycells[SELECT]["execution_count"] = 7  # not sent yet
+        await pair.lab.page.evaluate(
+            "(i) => { window.jupyterapp.shell.currentWidget.context.model.sharedModel"
+            ".cells[i].execution_count = 8; }",
+            SELECT,
+        )
+        # JupyterLab's write (the higher client id) wins where both are known...
+        await eventually(lambda: peer.notebook.ycells[SELECT]["execution_count"] == 8)
+        await peer.release()  # ...and JupyterLab now receives the write that lost.
+
+        async def both_agree() -> None:
+            shown = await pair.lab.page.evaluate(
+                "(i) => window.jupyterapp.shell.currentWidget.context.model.sharedModel"
+                ".cells[i].execution_count",
+                SELECT,
+            )
+            assert shown == 8
+            assert await server_cell(pair.server, SELECT, "execution_count") == 8
+
+        await eventually(both_agree)
+        await pair.converged()
+        pair.assert_clean()
+    finally:
+        await peer.close()
+
+
+async def server_cell(server: TandemServer, index: int, key: str) -> Any:
+    async with await YPeer.open(server, PATH) as peer:
+        return peer.notebook.ycells[index][key]
 
 
 async def lab_command(pair: Pair, command: str) -> None:
