@@ -241,6 +241,11 @@ async def test_selections_show_on_the_other_side(pair: Pair) -> None:
     selection = lab_cell(pair.lab, SELECT).locator(".jp-remote-selection")
     await selection.first.wait_for(timeout=10_000)
     await lab_cell(pair.lab, SELECT).locator(".jp-remote-cursor").first.wait_for()
+    # Their flag at the caret: their avatar (initials, in their colour) and name, as text.
+    flag = pair.lab.page.locator(".jp-remote-userFlag").filter(has_text=GUEST)
+    await flag.first.wait_for(state="attached", timeout=10_000)
+    avatar = flag.first.locator(".jp-remote-userFlag-avatar")
+    assert (await avatar.text_content() or "").strip() == "GH"
     # The owner selects in JupyterLab: the guest's editor shows it.
     await lab_cell(pair.lab, SELECT).locator(".cm-content").click()
     keyboard = pair.lab.page.keyboard
