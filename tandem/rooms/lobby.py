@@ -79,9 +79,10 @@ class GuestPresence:
     def left(self, peer_id: str) -> None:
         """A socket closed (no-op for sockets that were never published)."""
         key = self._peers.pop(peer_id, None)
-        if key is None:
+        person = self._people.get(key) if key is not None else None
+        if key is None or person is None:
             return
-        self._people[key].visits.pop(peer_id, None)
+        person.visits.pop(peer_id, None)
         self._changed(key)
 
     def _moved(self, room: DocumentRoom) -> None:
@@ -119,6 +120,8 @@ class GuestPresence:
             if person.client_id is not None:
                 room.publish_presence(person.client_id, None)
             del self._people[key]
+            for peer_id in person.visits:  # sockets whose close was never reported
+                self._peers.pop(peer_id, None)
             return
         if person.client_id is None:
             person.client_id = _free_client_id(room)
@@ -156,7 +159,8 @@ class GuestPresence:
     def _renew(self) -> None:
         self._renewal = None
         for peer_id, key in list(self._peers.items()):
-            visit = self._people[key].visits.get(peer_id)
+            person = self._people.get(key)
+            visit = person.visits.get(peer_id) if person is not None else None
             if visit is None or peer_id not in visit.room.peers:
                 self.left(peer_id)  # a socket whose close was never reported
         for key in self._people:

@@ -203,3 +203,56 @@ async def test_a_renamed_document_is_shown_under_its_new_path(
             await peer.close()
         await guest.close()
         await lab.close()
+
+
+class _File:
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+
+class _DocumentRoom:
+    """What GuestPresence reads of a document room."""
+
+    def __init__(self, path: str) -> None:
+        self.file = _File(path)
+        self.kind = "notebook"
+        self.peers: dict[str, Any] = {}
+        self.on_moved: list[Any] = []
+
+
+class _Peer:
+    def __init__(self, peer_id: str, principal: str, name: str) -> None:
+        self.peer_id = peer_id
+        self.principal_id = principal
+        self.identity = {"username": f"guest-{principal}", "display_name": name, "role": "edit"}
+
+
+async def test_a_socket_closed_before_its_join_was_registered_is_dropped_at_renewal() -> None:
+    """In process: a join whose socket is no longer in its room (it closed while joining,
+    so its close was never reported) is not published, and is forgotten at renewal."""
+    from tandem.rooms import GLOBAL_AWARENESS, GuestPresence, Room, RoomManager
+
+    async def factory(room_id: str) -> Room:
+        return Room(room_id)
+
+    rooms = RoomManager(factory, evict_delay=60)
+    presence = GuestPresence(rooms, renew_every=0.05)
+    room = _DocumentRoom("a.ipynb")
+    live, dead = _Peer("p1", "aaaa", "Live"), _Peer("p2", "bbbb", "Dead")
+    room.peers["p1"] = live
+    try:
+        presence.joined(live, room)  # type: ignore[arg-type]
+        presence.joined(dead, room)  # type: ignore[arg-type]
+        global_room = await rooms.get(GLOBAL_AWARENESS)
+
+        def names() -> list[str]:
+            return sorted(u["display_name"] for u in global_room.awareness.users())
+
+        await eventually(lambda: names() == ["Live"])
+        await eventually(lambda: "p2" not in presence._peers)
+        assert names() == ["Live"]
+        presence.left("p1")
+        await eventually(lambda: names() == [])
+    finally:
+        presence.stop()
+        await rooms.stop()
