@@ -154,7 +154,9 @@ class AwarenessRegistry:
             return None
         if held is None and state is None:
             return None
-        clock = 0 if held is None else held.clock + 1
+        # A y-protocols client takes a state of a client id it does not know only if its
+        # clock is above 0.
+        clock = 1 if held is None else held.clock + 1
         viewer = state is not None and is_viewer(state.get("user") or {})
         was_live = held is not None and held.state is not None
         self._held[client_id] = _Held(SERVER_PRINCIPAL, None, clock, state, viewer, self._clock())

@@ -164,6 +164,7 @@ async def test_the_published_state_is_renewed_before_clients_drop_it(
             await eventually(lambda: len(guests_in(lab)) == 1)
             (client_id,) = [c for c, s in lab.awareness.items() if s in guests_in(lab)]
             first = lab.clocks[client_id]
+            assert first >= 1  # y-protocols clients ignore a new client id's clock 0
             # Renewed every half of the expiry (y-protocols clients drop a state not
             # renewed within it), and never expired by the server itself.
             await eventually(lambda: lab.clocks[client_id] >= first + 3, timeout=20)
