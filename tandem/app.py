@@ -25,7 +25,6 @@ from .handlers import execution as execution_api
 from .handlers import join as join_pages
 from .handlers import owner as owner_pages
 from .handlers.moves import recheck_guests
-from .handlers.room import GLOBAL_AWARENESS
 from .handlers.send_queue import SendLimits
 from .handlers.sharing import (
     AuditHandler,
@@ -36,9 +35,10 @@ from .handlers.sharing import (
     InvitationsHandler,
 )
 from .hub import handlers as hub_handlers
-from .rooms import DocumentRoom, Room, RoomManager, RoomSettings
+from .rooms import GLOBAL_AWARENESS, DocumentRoom, GuestPresence, Room, RoomManager, RoomSettings
 from .rooms.awareness import AwarenessLimits, PresencePolicy, PresenceSettings
 from .rooms.guard import OutputGuard
+from .rooms.lobby import RENEW_EVERY
 from .rooms.room import WriteLimits
 from .store import SQLiteStore
 from .ydoc_shim import YDocShim
@@ -347,6 +347,9 @@ class TandemApp(ExtensionApp):
             max_backlog=self.max_send_backlog, presence_backlog=self.presence_send_backlog
         )
         self.rooms = RoomManager(self._create_room, self.room_evict_delay, self.log)
+        renew = self.awareness_outdated_after / 2 if self.awareness_outdated_after > 0 else 0
+        self.guest_presence = GuestPresence(self.rooms, min(renew or RENEW_EVERY, RENEW_EVERY))
+        """Guests and hub users in JupyterLab's global awareness (who is online, where)."""
         file_ids = _LazyFileIds(self)
         self.execution = ExecutionService(
             self.rooms,
@@ -474,6 +477,7 @@ class TandemApp(ExtensionApp):
             if task is not None:
                 task.cancel()
         await self.execution.stop()
+        self.guest_presence.stop()
         await self.rooms.stop()
         await self.store.stop()
         await self.access.store.stop()

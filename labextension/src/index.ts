@@ -14,6 +14,7 @@ import { CommandToolbarButton, shareIcon, usersIcon } from '@jupyterlab/ui-compo
 import { documentPath, notebookOf } from './notebook';
 import { PeoplePanel } from './people';
 import { openShareDialog } from './share';
+import { guardCellModels } from './ydoc-guards';
 
 export const CommandIDs = {
   share: 'tandem:share',
@@ -87,4 +88,11 @@ const people: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default [share, people];
+const ydocGuard: JupyterFrontEndPlugin<void> = {
+  id: '@jupyter-tandem/labextension:ydoc-guard',
+  description: "Cells take a concurrent write that lost (a run's state written by the server and a client at once) without an error.",
+  autoStart: true,
+  activate: () => guardCellModels()
+};
+
+export default [share, people, ydocGuard];

@@ -34,7 +34,6 @@ from .send_queue import SendLimits, SendQueue
 
 __all__ = ["RoomHandler"]
 
-GLOBAL_AWARENESS = "JupyterLab:globalAwareness"
 MAX_REASON = 120  # a close frame carries at most 123 bytes of reason
 
 
@@ -104,6 +103,8 @@ class RoomHandler(ReadyMixin, WebSocketMixin, WebSocketHandler, JupyterHandler):
             return self.close(1003, _session_reason("unknown_session", session_id, ""))
         self.room = room
         room.join(self)
+        if isinstance(room, DocumentRoom) and not self.principal.is_owner:
+            self.settings["tandem"].guest_presence.joined(self, room)
 
     async def _admit(self, room_id: str) -> bool:
         """The principal's permissions for this room, each with its own end, registered
@@ -230,6 +231,7 @@ class RoomHandler(ReadyMixin, WebSocketMixin, WebSocketHandler, JupyterHandler):
             self.close(4500, "server error")
 
     def on_close(self) -> None:
+        self.settings["tandem"].guest_presence.left(self.peer_id)
         if self.live is not None:
             self._registry.discard(self.live.key)
         if self.joined_path is not None:

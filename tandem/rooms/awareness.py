@@ -12,7 +12,10 @@ Rules:
 - limits: one state's JSON size, client ids per connection and states per room;
 - states not renewed within ``outdated_after`` seconds expire (as in y-protocols,
   whose clients renew theirs every 15 s);
-- when a peer leaves, its client ids are announced as gone.
+- when a peer leaves, its client ids are announced as gone;
+- the server may publish states of its own (:meth:`AwarenessRegistry.publish`, e.g.
+  guests in JupyterLab's global awareness): their ids are bound to the server, so no
+  client can update or take them up.
 
 What each peer is shown depends on the presence policy (:class:`PresencePolicy`).
 """
@@ -39,6 +42,9 @@ __all__ = [
 VIEWER_COUNT_CLIENT_ID = 0
 """The client id of the server's own awareness entry ``{"tandem": {"viewers": n}}``, which
 tells viewers how many other viewers are present when they do not see their states."""
+
+SERVER_PRINCIPAL = "server"
+"""The principal of the states the server publishes itself."""
 
 MAX_CLIENT_IDS_PER_PEER = 8
 MAX_TOMBSTONES = 4096
@@ -138,6 +144,29 @@ class AwarenessRegistry:
             accepted.append(AwarenessEntry(entry.client_id, entry.clock, state))
         return accepted
 
+    def publish(self, client_id: int, state: dict[str, Any] | None) -> AwarenessEntry | None:
+        """Set (or with ``None`` remove) a state owned by the server; renews it. Returns
+        the entry to relay, or None if ``client_id`` belongs to someone else."""
+        held = self._held.get(client_id)
+        if client_id == VIEWER_COUNT_CLIENT_ID or (
+            held is not None and held.principal != SERVER_PRINCIPAL
+        ):
+            return None
+        if held is None and state is None:
+            return None
+        # A y-protocols client takes a state of a client id it does not know only if its
+        # clock is above 0.
+        clock = 1 if held is None else held.clock + 1
+        viewer = state is not None and is_viewer(state.get("user") or {})
+        was_live = held is not None and held.state is not None
+        self._held[client_id] = _Held(SERVER_PRINCIPAL, None, clock, state, viewer, self._clock())
+        self._live += (state is not None) - was_live
+        return AwarenessEntry(client_id, clock, state)
+
+    def is_free(self, client_id: int) -> bool:
+        """Whether nobody (no client, not the server) has ever used ``client_id`` here."""
+        return client_id != VIEWER_COUNT_CLIENT_ID and client_id not in self._held
+
     def remove_peer(self, peer_id: str) -> list[AwarenessEntry]:
         """Forget a peer's states (its client ids stay bound to its principal);
         return the 'gone' entries to relay."""
@@ -171,7 +200,8 @@ class AwarenessRegistry:
         excess = len(self._held) - self._live - MAX_TOMBSTONES
         if excess <= 0:
             return
-        for client_id in [cid for cid, h in self._held.items() if h.peer_id is None][:excess]:
+        gone = [cid for cid, h in self._held.items() if h.peer_id is None and h.state is None]
+        for client_id in gone[:excess]:
             del self._held[client_id]
 
     def is_viewer_entry(self, client_id: int) -> bool:

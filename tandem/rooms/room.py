@@ -211,6 +211,15 @@ class Room:
             states.append(self._viewer_count_entry(self.awareness.viewer_count()))
         return encode_awareness(states) if states else None
 
+    def publish_presence(self, client_id: int, state: dict[str, Any] | None) -> bool:
+        """Publish (``None``: withdraw) a state of the server's own under ``client_id``,
+        relayed with the next tick; False if the id belongs to a client."""
+        entry = self.awareness.publish(client_id, state)
+        if entry is None:
+            return False
+        self._queue_awareness([entry])
+        return True
+
     def _viewer_count_entry(self, count: int) -> AwarenessEntry:
         return AwarenessEntry(
             VIEWER_COUNT_CLIENT_ID, self._viewer_count_clock, {"tandem": {"viewers": count}}

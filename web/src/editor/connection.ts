@@ -15,6 +15,7 @@ import {
   type SessionInfo,
   sessionAction,
 } from "./connection-policy";
+import "./ydoc-guards";
 
 const RAW_MESSAGE = 2;
 
