@@ -25,6 +25,7 @@ async def chromium() -> AsyncIterator[Any]:
     async with launched_chromium() as launched:
         yield launched
 
+
 # Every event count the results show, in order (the page replaces the results each time).
 RECORD_COUNTS = """() => {
     window.__counts = [];
