@@ -120,6 +120,7 @@ class RoomHandler(ReadyMixin, WebSocketMixin, WebSocketHandler, JupyterHandler):
             role = "owner" if Action.WRITE in until else "view"
         else:
             if isinstance(user, GuestUser) and not self._has_room_token(user):
+                # The editor knows this reason (STALE_PAGE) and loads itself again.
                 self.close(4403, "This page is out of date: reload it to reconnect")
                 return False
             parts = room_id.split(":", 2)

@@ -7,7 +7,6 @@ The helpers at the top are shared by the other ``test_editor_*`` modules."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +16,10 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from tandem.testing import TandemServer, YPeer
 from tests.conftest import write_notebook
+from tests.doc_screenshots import publish
 from tests.eventually import eventually
 from tests.handlers.test_sharing import Guest, share
 
-REPO = Path(__file__).resolve().parents[2]
 MOD = "Control"
 
 
@@ -197,9 +196,7 @@ async def test_two_people_co_edit_with_named_carets_that_fade(
         == f"In this cell: {owner_name}"
     )
     await owner.screenshot(path=str(screenshots / "editor-two-people.png"))
-    docs = REPO / "docs" / "screenshots"
-    docs.mkdir(exist_ok=True)
-    shutil.copyfile(screenshots / "editor-two-people.png", docs / "editor.png")
+    publish(screenshots / "editor-two-people.png", "editor.png")
     # Without activity the label fades out (a few seconds), the caret stays.
     await guest.wait_for_function(opacity, arg=[owner_name, False], timeout=8000)
     assert await caret.is_visible()

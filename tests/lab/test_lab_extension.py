@@ -16,7 +16,9 @@ import pytest_asyncio
 from nbformat.v4 import new_code_cell, new_notebook
 
 from tandem.testing import TandemServer
+from tests.browser.conftest import SCREENSHOTS
 from tests.browser.test_editor import cell_text, edit_cell, wait_online
+from tests.doc_screenshots import publish
 from tests.eventually import eventually
 from tests.handlers.test_sharing import Guest, share
 from tests.lab.conftest import LabPage, lab_server
@@ -24,8 +26,6 @@ from tests.lab.test_jupyterlab import server_sources
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-REPO = Path(__file__).resolve().parents[2]
-DOC_SCREENSHOTS = REPO / "docs" / "screenshots"
 
 # Every text the page puts on the clipboard (JupyterLab copies through a copy event's
 # DataTransfer; navigator.clipboard for the rest).
@@ -190,9 +190,10 @@ async def test_owner_shares_from_jupyterlab_pairs_with_a_guest_follows_and_revok
     assert link in await copied(lab_page)
     dialog = page.locator(".jp-Dialog .tandem-Share")
     await dialog.locator(".tandem-Share-list li").filter(has_text="Pairing").wait_for()
-    DOC_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     await page.add_style_tag(content=HIDE_TOASTS)
-    await page.locator(".jp-Dialog-content").screenshot(path=str(DOC_SCREENSHOTS / "lab-share.png"))
+    await page.locator(".jp-Dialog-content").screenshot(path=str(SCREENSHOTS / "lab-share.png"))
+    publish(SCREENSHOTS / "lab-share.png", "lab-share.png")
     await close_dialog(lab_page)
 
     guest = await guest_joins(chromium, link, "Grace Hopper")
@@ -236,7 +237,8 @@ async def test_owner_shares_from_jupyterlab_pairs_with_a_guest_follows_and_revok
             .filter(has_text="Ada Lovelace (you)")
             .count()
         )
-        await page.screenshot(path=str(DOC_SCREENSHOTS / "lab-people.png"))
+        await page.screenshot(path=str(SCREENSHOTS / "lab-people.png"))
+        publish(SCREENSHOTS / "lab-people.png", "lab-people.png")
 
         # Follow: JupyterLab scrolls to the guest's cell and keeps up as they move.
         await person.get_by_role("button", name="Follow").click()

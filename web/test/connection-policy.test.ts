@@ -6,6 +6,7 @@ import {
   bannerFor,
   closeAction,
   OFFLINE_AFTER_MS,
+  STALE_PAGE,
   sessionAction,
 } from "../src/editor/connection-policy";
 
@@ -13,6 +14,7 @@ test("close codes: revoked, gone and bad files are final; the rest reconnect", (
   assert.deepEqual(closeAction(4403, "Your access was revoked"), { kind: "revoked", message: "Your access was revoked" });
   assert.deepEqual(closeAction(4403, ""), { kind: "revoked", message: "Your access was revoked" });
   assert.equal(closeAction(4403, "Your access expired").kind, "revoked");
+  assert.deepEqual(closeAction(4403, STALE_PAGE), { kind: "stale", message: STALE_PAGE });
   assert.deepEqual(closeAction(4404, "gone"), { kind: "gone" });
   assert.equal(closeAction(4400, "not a notebook").kind, "fatal");
   assert.equal(closeAction(1007, "").kind, "fatal");

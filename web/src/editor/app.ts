@@ -152,6 +152,7 @@ export class App {
     window.addEventListener("online", () => this.renderBanner());
     window.addEventListener("offline", () => this.renderBanner());
     window.addEventListener("beforeunload", (event) => {
+      if (this.connection.reloading) return; // its unsent edits are kept (stash.ts)
       if (this.unsynced && this.state.kind !== "online") event.preventDefault();
     });
     // Any deliberate move of your own ends follow mode (not pressing an avatar, not moving

@@ -8,12 +8,19 @@ export type CloseAction =
   /** The document's epoch may have changed: ask the session endpoint again. */
   | { kind: "resync" }
   | { kind: "revoked"; message: string }
+  /** A link guest's page holds the room token of a session renewed since (another tab
+   * joined again): only loading the page again gets the current one. */
+  | { kind: "stale"; message: string }
   | { kind: "gone" }
   | { kind: "fatal"; message: string };
+
+/** The server's 4403 reason for a room token of another guest session (tandem/handlers/room.py). */
+export const STALE_PAGE = "This page is out of date: reload it to reconnect";
 
 export function closeAction(code: number, reason: string): CloseAction {
   switch (code) {
     case 4403:
+      if (reason === STALE_PAGE) return { kind: "stale", message: reason };
       return { kind: "revoked", message: reason || "Your access was revoked" };
     case 4404:
       return { kind: "gone" };

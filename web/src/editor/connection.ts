@@ -15,6 +15,7 @@ import {
   type SessionInfo,
   sessionAction,
 } from "./connection-policy";
+import { keepForReload, restoreAfterReload } from "./stash";
 import "./ydoc-guards";
 
 const RAW_MESSAGE = 2;
@@ -40,6 +41,9 @@ export class Connection {
   private recovering = false;
   private destroyed = false;
   private reconnectingSince = 0;
+  private restored = false;
+  /** The tab is loading itself again to get its current room token (see stash.ts). */
+  reloading = false;
 
   constructor(
     private readonly baseUrl: string,
@@ -163,7 +167,12 @@ export class Connection {
     };
     provider.on("sync", (synced: boolean) => {
       if (synced) performance.mark("tandem:synced");
-      if (synced && this.live?.provider === provider) this.setState({ kind: "online" });
+      if (!synced || this.live?.provider !== provider) return;
+      if (this.roomToken && !this.restored) {
+        this.restored = true;
+        restoreAfterReload(this.path, session, notebook.ydoc);
+      }
+      this.setState({ kind: "online" });
     });
     provider.on("status", ({ status }: { status: string }) => {
       if (status === "disconnected" && this.live?.provider === provider && !this.terminal) {
@@ -176,6 +185,15 @@ export class Connection {
       switch (action.kind) {
         case "revoked":
           this.fail({ kind: "revoked", message: action.message });
+          break;
+        case "stale":
+          if (this.roomToken && keepForReload(this.path, session, notebook.ydoc)) {
+            this.reloading = true;
+            provider.disconnect();
+            location.reload();
+          } else {
+            this.fail({ kind: "revoked", message: action.message });
+          }
           break;
         case "gone":
           this.fail({ kind: "gone" });

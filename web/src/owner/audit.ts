@@ -27,7 +27,11 @@ export function showAudit(frame: Frame, grants: Feed<Grant[]>): void {
     refresh);
   replace(frame.main, h("h1", {}, "Audit log"), filters, results);
 
+  // Answers can arrive out of order (a slow answer to an older filter after a newer one):
+  // only the answer to the newest request is shown.
+  let latest = 0;
   const load = async () => {
+    const request = ++latest;
     const query = new URLSearchParams();
     if (kind.value) query.set("kind", kind.value);
     const seconds = SINCE_CHOICES.find((c) => c.key === since.value)?.seconds ?? null;
@@ -38,8 +42,10 @@ export function showAudit(frame: Frame, grants: Feed<Grant[]>): void {
     results.setAttribute("aria-busy", "true");
     try {
       const { events } = await api<{ events: AuditEvent[] }>("GET", `tandem/api/audit?${query}`);
+      if (request !== latest) return;
       render(results, events, grants.current ?? []);
     } catch (error) {
+      if (request !== latest) return;
       replace(results, h("p", { class: "error", role: "alert" }, `The audit log could not be read: ${(error as Error).message}`));
     }
     results.setAttribute("aria-busy", "false");
