@@ -20,7 +20,14 @@ from jupyter_server.base.websocket import WebSocketMixin
 from tornado.websocket import WebSocketHandler
 
 from ..access import Action, AuditKind, Decision, LiveConnection, Principal
-from ..auth import GuestUser, TandemIdentityMixin, access_of, permissions_of, principal_of
+from ..auth import (
+    GrantedUser,
+    GuestUser,
+    TandemIdentityMixin,
+    access_of,
+    permissions_of,
+    principal_of,
+)
 from ..documents.files import BadFile, FileGone
 from ..documents.model import UnsupportedDocument
 from ..documents.visibility import NotVisible, check_visible
@@ -153,8 +160,15 @@ class RoomHandler(ReadyMixin, WebSocketMixin, WebSocketHandler, JupyterHandler):
             # revocation could not see this socket yet.
             self.close(4403, "Your access was revoked")
             return False
-        if path is not None:
-            self._audit(AuditKind.ROOM_JOINED, path)
+        if path is not None and not self.principal.is_owner:
+            # Nobody but the owner is shown a document before their join is durably
+            # audited; joins arriving together share one commit (AccessStore).
+            try:
+                await self._audit(AuditKind.ROOM_JOINED, path)
+            except Exception:
+                self.log.exception("could not audit a join of %s", path)
+                self.close(4500, "server error")
+                return False
             self.joined_path = path
         return True
 
@@ -176,30 +190,41 @@ class RoomHandler(ReadyMixin, WebSocketMixin, WebSocketHandler, JupyterHandler):
         return True
 
     async def _still_readable(self, path: str) -> bool:
-        """Read access on fresh grants (not those loaded with the identity)."""
+        """Read access on fresh grants (not those loaded with the identity), read again
+        only if a grant or invitation changed since those were loaded."""
         access = access_of(self)
         if access is None:
             return False
+        user = self.current_user
+        if (
+            isinstance(user, GrantedUser)
+            and user.grants_as_of >= 0
+            and user.grants_as_of == access.store.changes
+        ):
+            return True  # the read decision at admission used grants that are current
         try:
             resolved = access.resolve(path)
         except Exception:
             return False
         return bool(await access.authorize(self.principal, Action.READ, resolved))
 
-    def _audit(self, kind: AuditKind, path: str) -> None:
+    async def _audit(self, kind: AuditKind, path: str) -> None:
+        """Audit a non-owner's join or leave; the valid grants it used are marked seen."""
         access = access_of(self)
         if access is None or self.principal.is_owner:
             return
-        address = self.request.remote_ip
-        session = self.principal.id
+        now = access.clock()
+        seen = [g.id for g in permissions_of(self).grants if g.valid(now)]
+        await access.record_visit(kind, self.principal.id, path, self.request.remote_ip, seen)
 
-        async def record() -> None:
-            await access.record(kind, session, path, address)
-            for grant in permissions_of(self).grants:
-                if grant.valid(access.clock()):
-                    await access.touch(grant.id)
+    def _audit_leave(self, path: str) -> None:
+        """The leave's audit row, written in the background (the socket is gone)."""
 
-        asyncio.ensure_future(record())
+        def done(task: asyncio.Task[None]) -> None:
+            if not task.cancelled() and task.exception() is not None:
+                self.log.error("could not audit a leave of %s: %s", path, task.exception())
+
+        asyncio.ensure_future(self._audit(AuditKind.ROOM_LEFT, path)).add_done_callback(done)
 
     async def on_message(self, message: str | bytes) -> None:
         room = self.room
@@ -233,7 +258,7 @@ class RoomHandler(ReadyMixin, WebSocketMixin, WebSocketHandler, JupyterHandler):
         if self.live is not None:
             self._registry.discard(self.live.key)
         if self.joined_path is not None:
-            self._audit(AuditKind.ROOM_LEFT, self.joined_path)
+            self._audit_leave(self.joined_path)
             self.joined_path = None
         room, self.room = self.room, None
         if room is not None:
