@@ -255,12 +255,12 @@ class AccessStore:
             return
         try:
             results = await self._run(self._commit, batch)
-        except BaseException as exc:  # the thread itself failed: no write may hang
+        except asyncio.CancelledError:
+            for write in batch:
+                write.future.cancel()
+            raise
+        except Exception as exc:  # the thread itself failed: no write may hang
             results = [(False, exc)] * len(batch)
-            if isinstance(exc, asyncio.CancelledError):
-                for write in batch:
-                    write.future.cancel()
-                raise
         if any(write.changes_access for write in batch):
             self.changes += 1
         for write, (ok, value) in zip(batch, results, strict=True):
