@@ -1,7 +1,8 @@
 """AccessStore: invitations, grants and the audit log in SQLite (WAL).
 
-All SQL runs on one dedicated thread, as in :mod:`tandem.store.sqlite`; the file may be
-the document store's (the tables here are prefixed ``access_``). Writes are group
+Writes run on one dedicated thread, as in :mod:`tandem.store.sqlite`, and reads on another
+with their own connection; the file may be the document store's (the tables here are
+prefixed ``access_``). Writes are group
 committed: the writes queued while the previous commit ran share one transaction (one
 fsync), each in its own savepoint, so one write's error fails that write alone, and a
 failed commit fails every write of the batch with nothing of it stored. A write's caller
@@ -172,6 +173,8 @@ class AccessStore:
         self.synchronous = synchronous
         self._executor: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
+        self._reader: ThreadPoolExecutor | None = None
+        self._read_conn: sqlite3.Connection | None = None
         self._queue: list[_Write] = []
         self._wakeup = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
@@ -189,14 +192,22 @@ class AccessStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tandem-access")
         await self._run(self._open)
+        self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tandem-access-read")
+        self._read_conn = await asyncio.get_running_loop().run_in_executor(
+            self._reader, self._connect
+        )
         self._stopping = False
         self._writer = asyncio.create_task(self._write_loop(), name="tandem-access-writer")
 
-    def _open(self) -> None:
+    def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA busy_timeout=5000")  # the document store may hold the write lock
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={self.synchronous}")
+        return conn
+
+    def _open(self) -> None:
+        conn = self._connect()
         conn.executescript(SCHEMA)
         _migrate(conn)
         self._conn = conn
@@ -210,6 +221,14 @@ class AccessStore:
             self._wakeup.set()
             await self._writer
             self._writer = None
+        if self._reader is not None:
+            if self._read_conn is not None:
+                await asyncio.get_running_loop().run_in_executor(
+                    self._reader, self._read_conn.close
+                )
+                self._read_conn = None
+            self._reader.shutdown(wait=True)
+            self._reader = None
         if self._conn is not None:
             await self._run(self._conn.close)
             self._conn = None
@@ -222,11 +241,17 @@ class AccessStore:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
     async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        def run() -> T:
-            assert self._conn is not None
-            return fn(self._conn)
+        """Reads have their own connection and thread (WAL: readers never wait for the
+        writer), so identifying a guest never queues behind a commit's fsync. A write's
+        caller resumes after its commit, so what it reads next includes it."""
 
-        return await self._run(run)
+        def run() -> T:
+            assert self._read_conn is not None
+            return fn(self._read_conn)
+
+        if self._reader is None:
+            raise RuntimeError("access store is not started")
+        return await asyncio.get_running_loop().run_in_executor(self._reader, run)
 
     async def _write(
         self, fn: Callable[[sqlite3.Connection], T], *, changes_access: bool = True
