@@ -65,6 +65,8 @@ class RoomHandler(ReadyMixin, WebSocketMixin, WebSocketHandler, JupyterHandler):
         """This socket in the live registry: its principal and the end of each permission."""
         self.joined_path: str | None = None
         """The path whose join was audited (non-owners), so the leave is audited too."""
+        self._gone = False
+        """Set once the socket has closed (its ``on_close`` ran)."""
         self._outbox = SendQueue(self, self.settings.get("tandem_send_limits") or SendLimits())
 
     @property
@@ -109,6 +111,8 @@ class RoomHandler(ReadyMixin, WebSocketMixin, WebSocketHandler, JupyterHandler):
         if isinstance(room, DocumentRoom) and session_id and session_id != room.epoch:
             self.rooms.schedule_eviction(room)
             return self.close(1003, _session_reason("unknown_session", session_id, ""))
+        if self.ws_connection is None:
+            return  # closed (revoked, expired) while the room loaded
         self.room = room
         room.join(self)
 
@@ -170,7 +174,10 @@ class RoomHandler(ReadyMixin, WebSocketMixin, WebSocketHandler, JupyterHandler):
                 self.close(4500, "server error")
                 return False
             self.joined_path = path
-        return True
+            if self._gone:  # the client left while its join was being audited
+                self._audit_leave(path)
+                self.joined_path = None
+        return self.ws_connection is not None  # not closed (revoked) while it waited
 
     def _has_room_token(self, user: GuestUser) -> bool:
         """A link guest's socket carries the ``roomToken`` of the guest's editor page. On
@@ -255,6 +262,7 @@ class RoomHandler(ReadyMixin, WebSocketMixin, WebSocketHandler, JupyterHandler):
             self.close(4500, "server error")
 
     def on_close(self) -> None:
+        self._gone = True
         if self.live is not None:
             self._registry.discard(self.live.key)
         if self.joined_path is not None:
