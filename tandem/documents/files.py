@@ -140,9 +140,7 @@ class DocumentFile:
                 await ensure_async(self._cm.save(model, path))
                 saved = await ensure_async(self._cm.get(path, content=False, require_hash=True))
                 return FileSnapshot(None, saved.get("hash"), saved.get("last_modified"))
-            # Serializing (and validating) a big notebook takes tens of milliseconds: off
-            # the event loop, so edits keep reaching everyone while the file is saved.
-            data = await asyncio.to_thread(self._serialize, content)
+            data = self._serialize(content)
             version = await asyncio.to_thread(write_atomically, os_path, data, expected_version)
         except (FileChanged, FileReadOnly):
             raise
