@@ -14,6 +14,12 @@ redeemed once); the reference has no roles, so its viewers use the token.
 
     .venv/bin/python bench/liveclass.py                       # V = 50..500, both servers
     .venv/bin/python bench/liveclass.py --viewers 50 300 --reference-viewers 50
+    .venv/bin/python bench/liveclass.py --targets             # issue 16's targets, one run
+
+``--targets`` measures every target in one run (about 7 minutes on 2 cores): Tandem at
+50, 300 and 500 viewers, the reference at 50, each with its join storm, then bench/run.py's
+cold sync and fan-out for Tandem and ``--baseline`` (default ``main``) side by side, and
+prints each target with its verdict.
 """
 
 from __future__ import annotations
@@ -132,19 +138,28 @@ async def worker_main() -> None:
             peers = []
             await asyncio.sleep(max(0.0, command["at"] - time.perf_counter()))
 
-            async def join(path: str, headers: dict[str, str], joined: list[LeanPeer]) -> float:
+            async def join(
+                path: str, headers: dict[str, str], joined: list[LeanPeer]
+            ) -> tuple[float, float]:
                 start = time.perf_counter()
                 peer = await open_peer(path, False, headers)
+                upgraded = time.perf_counter() - start
                 joined.append(peer)
                 await peer.wait_synced(60)
-                return time.perf_counter() - start
+                return upgraded, time.perf_counter() - start
 
             results = await asyncio.gather(
                 *(join(command["path"], command["headers"], peers) for _ in range(config["count"])),
                 return_exceptions=True,
             )
-            times = [r * 1000 for r in results if isinstance(r, float)]
-            reply({"synced_ms": times, "failed": len(results) - len(times)})
+            done = [r for r in results if isinstance(r, tuple)]
+            reply(
+                {
+                    "synced_ms": [r[1] * 1000 for r in done],
+                    "upgraded_ms": [r[0] * 1000 for r in done],
+                    "failed": len(results) - len(done),
+                }
+            )
         elif command["cmd"] == "quit":
             break
     stop.set()
@@ -199,8 +214,9 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def guest_cookie(server: Any, path: str) -> str:
-    """Redeem one view link; every viewer of the class uses the guest's cookie."""
+async def guest_cookie(server: Any, path: str) -> tuple[str, str]:
+    """Redeem one view link; every viewer of the class uses the guest's cookie and the
+    room token its editor page gives (a link guest's room socket must carry it)."""
     import httpx
 
     status, invite = await server.harness.arequest(
@@ -213,7 +229,11 @@ async def guest_cookie(server: Any, path: str) -> str:
         token = re.search(r'name="_xsrf" value="([^"]+)"', page.text)
         assert token is not None, page.text[:200]
         await http.post(link_path, data={"name": "Student", "_xsrf": token.group(1)})
-        return "; ".join(f"{k}={v}" for k, v in http.cookies.items())
+        editor = await http.get(f"/tandem/notebook/{path}")
+        config = re.search(r'id="tandem-config">(.*?)</script>', editor.text)
+        assert config is not None, editor.text[:200]
+        room_token = json.loads(config.group(1))["roomToken"]
+        return "; ".join(f"{k}={v}" for k, v in http.cookies.items()), room_token
 
 
 def stats(values: list[float]) -> dict[str, float]:
@@ -253,9 +273,11 @@ async def run_class(
         storm_room = f"{storm_session['format']}:{storm_session['type']}:{storm_session['fileId']}"
         headers = dict(server.harness.headers)
         guests = guests and kind.name.startswith("tandem")
+        room_token = storm_token = ""
         if guests:
-            cookie = await guest_cookie(server, "liveclass.ipynb")
+            cookie, token = await guest_cookie(server, "liveclass.ipynb")
             headers = {"Cookie": cookie, "Origin": server.harness.http_url}
+            room_token = f"&roomToken={token}"
         presenter = await LeanPeer.open(server.harness, "liveclass.ipynb", doc=Doc())
         writer_id = presenter.doc.client_id
         count = max(2, math.ceil(viewers / VIEWERS_PER_WORKER))
@@ -267,7 +289,7 @@ async def run_class(
                     {
                         "ws_url": server.harness.ws_url,
                         "room_path": f"/api/collaboration/room/{room}"
-                        f"?sessionId={session['sessionId']}",
+                        f"?sessionId={session['sessionId']}{room_token}",
                         "headers": headers,
                         "count": share,
                         "presence": True,
@@ -330,8 +352,9 @@ async def run_class(
         # The join storm: the live viewers leave, V newcomers join the 500-cell notebook.
         storm_presenter = await LeanPeer.open(server.harness, "storm.ipynb")
         if guests:
-            storm_cookie = await guest_cookie(server, "storm.ipynb")
+            storm_cookie, token = await guest_cookie(server, "storm.ipynb")
             headers = {"Cookie": storm_cookie, "Origin": server.harness.http_url}
+            storm_token = f"&roomToken={token}"
         at = time.perf_counter() + 2.0
         for worker in workers:
             worker.send(
@@ -339,20 +362,24 @@ async def run_class(
                     "cmd": "storm",
                     "headers": headers,
                     "path": f"/api/collaboration/room/{storm_room}"
-                    f"?sessionId={storm_session['sessionId']}",
+                    f"?sessionId={storm_session['sessionId']}{storm_token}",
                     "at": at,
                 }
             )
         synced: list[float] = []
+        upgraded: list[float] = []
         failed = 0
         for worker in workers:
             answer = await worker.receive(180)
             synced += answer["synced_ms"]
+            upgraded += answer["upgraded_ms"]
             failed += answer["failed"]
-        result["storm"] = {**stats(synced), "failed": failed}
+        result["storm"] = {**stats(synced), "failed": failed, "upgraded_ms": stats(upgraded)}
         log(
             f"  {kind.name} V={viewers} join storm: p50 {result['storm']['p50']:.0f} max "
-            f"{result['storm']['max']:.0f} ms, failed {failed}"
+            f"{result['storm']['max']:.0f} ms (socket upgraded: p50 "
+            f"{result['storm']['upgraded_ms']['p50']:.0f} max "
+            f"{result['storm']['upgraded_ms']['max']:.0f} ms), failed {failed}"
         )
         await presenter.close()
         await storm_presenter.close()
@@ -444,13 +471,97 @@ def baseline_kind(rev: str, args: list[str]) -> Any:
         ["git", "-C", str(BENCH.parent), "archive", rev, "tandem"], check=True, capture_output=True
     ).stdout
     subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    static = BENCH.parent / "tandem" / "static"
+    if static.is_dir():  # the built web app (not in git): the editor page gives room tokens
+        shutil.copytree(static, folder / "tandem" / "static", dirs_exist_ok=True)
     command = ["env", f"PYTHONPATH={folder}", sys.executable, "-m", "tandem"]
     return Kind(f"tandem@{rev[:10]}", command, ["--TandemApp.room_evict_delay=1"], list(args))
+
+
+TARGET_VIEWERS = [50, 300, 500]
+FANOUT_SLACK = (1.25, 10.0)
+"""A fan-out p99 regressed when it is over the baseline's times 1.25 plus 10 ms (the
+runs of one loaded machine differ by that much)."""
+
+
+def verdicts(
+    results: dict[str, list[dict[str, Any]]], sync: dict[str, Any], tandem: str, baseline: str
+) -> list[tuple[str, str, bool]]:
+    """(target, measured, met) for each of issue 16's targets."""
+    rows = {row["viewers"]: row for row in results.get(tandem, [])}
+    reference = {row["viewers"]: row for row in results.get("reference", [])}
+    out: list[tuple[str, str, bool]] = []
+
+    def latency(v: int) -> tuple[float, int, float]:
+        row = rows.get(v, {})
+        if "latency_ms" not in row:
+            return math.inf, -1, math.inf
+        return row["latency_ms"]["p99"], row["missing"], row["server_cpu"]
+
+    p99, missing, cpu = latency(300)
+    out.append(
+        (
+            "300 viewers: p99 <= 100 ms, nothing missing, server CPU < 1 core",
+            f"p99 {p99:.1f} ms, missing {missing}, CPU {cpu * 100:.0f}%",
+            p99 <= 100 and missing == 0 and cpu < 1.0,
+        )
+    )
+    p99, missing, _ = latency(500)
+    out.append(
+        (
+            "500 viewers: p99 <= 250 ms",
+            f"p99 {p99:.1f} ms, missing {missing}",
+            p99 <= 250 and missing == 0,
+        )
+    )
+    p99, missing, _ = latency(50)
+    ref = reference.get(50, {}).get("latency_ms", {}).get("p99", math.nan)
+    out.append(
+        (
+            "50 viewers: p99 <= 81 ms and below the reference",
+            f"p99 {p99:.1f} ms (reference {ref:.1f} ms), missing {missing}",
+            p99 <= 81 and missing == 0 and not p99 >= ref,
+        )
+    )
+    storm = rows.get(300, {}).get("storm", {})
+    storm_max, failed = storm.get("max", math.inf), storm.get("failed", -1)
+    out.append(
+        (
+            "join storm, 300 viewers on 500 cells: every viewer synced <= 2 s",
+            f"max {storm_max:.0f} ms, failed {failed}",
+            storm_max <= 2000 and failed == 0,
+        )
+    )
+    fanout = sync.get("fanout", {})
+    if tandem in fanout and baseline in fanout:
+        for key, now in fanout[tandem].items():
+            before = fanout[baseline][key]
+            factor, slack = FANOUT_SLACK
+            out.append(
+                (
+                    f"fan-out {key}: not regressed",
+                    f"p99 {now['p99_ms']:.1f} ms vs {before['p99_ms']:.1f} ms, "
+                    f"lost {now['lost']} vs {before['lost']}",
+                    now["p99_ms"] <= before["p99_ms"] * factor + slack
+                    and now["lost"] <= before["lost"],
+                )
+            )
+    return out
+
+
+def verdict_table(rows: list[tuple[str, str, bool]]) -> str:
+    lines = ["| target | measured | met |", "|---|---|---|"]
+    lines += [f"| {t} | {m} | {'yes' if ok else 'NO'} |" for t, m, ok in rows]
+    return "\n".join(lines)
 
 
 async def main_async(args: argparse.Namespace) -> int:
     from run import ensure_reference, log, reference_kind, tandem_kind
 
+    if args.targets:
+        args.viewers, args.reference_viewers, args.only = TARGET_VIEWERS, [50], None
+        args.baseline = args.baseline or "main"
+        args.baseline_viewers = []
     kinds = []
     if args.only in (None, "tandem"):
         kind = tandem_kind()
@@ -463,6 +574,7 @@ async def main_async(args: argparse.Namespace) -> int:
         kinds.append((reference_kind(), args.reference_viewers))
     workdir = Path(tempfile.mkdtemp(prefix="tandem-liveclass-", dir=args.workdir))
     results: dict[str, list[dict[str, Any]]] = {}
+    sync: dict[str, Any] = {}
     load = os.getloadavg()
     started = time.perf_counter()
     try:
@@ -493,6 +605,11 @@ async def main_async(args: argparse.Namespace) -> int:
                     log(f"  {kind.name} V={viewers} failed: {exc!r}")
                     row["error"] = f"failed: {type(exc).__name__}"
                 results.setdefault(kind.name, []).append(row)
+        if args.targets:
+            log("== cold sync and fan-out, Tandem and the baseline")
+            sync = await sync_and_fanout(
+                [kind for kind, _ in kinds if kind.name.startswith("tandem")], workdir
+            )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     out = BENCH / "results"
@@ -512,6 +629,23 @@ async def main_async(args: argparse.Namespace) -> int:
         f"{load[0]:.2f} before, {meta['loadavg_after'][0]:.2f} after"
     )
     print(table(results))
+    if args.targets:
+        print()
+        print(sync_table(sync))
+        names = [kind.name for kind, _ in kinds]
+        rows = verdicts(results, sync, names[0], names[1])
+        (out / "liveclass-targets.json").write_text(
+            json.dumps(
+                {
+                    "meta": meta,
+                    "targets": [{"target": t, "measured": m, "met": ok} for t, m, ok in rows],
+                    "sync": sync,
+                },
+                indent=2,
+            )
+        )
+        print()
+        print(verdict_table(rows))
     return 0
 
 
@@ -552,6 +686,12 @@ def main() -> int:
         "--baseline",
         metavar="REV",
         help="also run Tandem as of git revision REV (e.g. main), in the same run",
+    )
+    parser.add_argument(
+        "--targets",
+        action="store_true",
+        help="measure issue 16's targets in one run: Tandem at 50, 300, 500 viewers, the "
+        "reference at 50, then cold sync and fan-out against --baseline (default main)",
     )
     parser.add_argument(
         "--sync-and-fanout",

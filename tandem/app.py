@@ -15,6 +15,7 @@ from traitlets import Bool, Enum, Float, Int, List, Unicode
 from . import bodylimit, credentials, lab
 from . import sandbox as confined
 from .access import AccessService, AccessStore, Action, LiveRegistry, load_or_create_key
+from .backlog import raise_backlog
 from .documents.files import DocumentFile
 from .documents.model import UnsupportedDocument, kind_for
 from .documents.visibility import check_visible
@@ -69,6 +70,13 @@ class TandemApp(ExtensionApp):
         "FULL",
         config=True,
         help="SQLite synchronous pragma: FULL survives power loss, NORMAL only process crashes.",
+    )
+    listen_backlog = Int(
+        1024,
+        config=True,
+        help="Connections the server's listening socket holds while they wait to be "
+        "accepted (Tornado's default is 128; the kernel caps it at net.core.somaxconn). "
+        "Past it, a class joining at once has joins retried by TCP a second later.",
     )
     save_delay = Float(0.5, config=True, help="Seconds without edits before a document is saved.")
     save_max_wait = Float(
@@ -455,6 +463,7 @@ class TandemApp(ExtensionApp):
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         bodylimit.install(serverapp, self.max_request_body)
+        raise_backlog(serverapp, self.listen_backlog)
         await self.ready()
 
     def ready(self) -> asyncio.Future[None]:

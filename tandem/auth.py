@@ -71,6 +71,8 @@ class GrantedUser(User):
 
     principal: Principal = field(default_factory=Principal.anonymous)
     grants: tuple[Grant, ...] = ()
+    grants_as_of: int = -1
+    """``AccessStore.changes`` before the grants were read (-1: unknown)."""
 
 
 @dataclass
@@ -153,6 +155,7 @@ async def guest_user(handler: Any) -> GrantedUser | None:
     if access is None or not session or not handler.settings["tandem"].allow_link_guests:
         return None
     await handler.settings["tandem"].ready()
+    as_of = access.store.changes
     principal, grants = await access.principal_for(session)
     now = access.clock()
     if principal.kind is not PrincipalKind.GUEST or not any(g.valid(now) for g in grants):
@@ -164,6 +167,7 @@ async def guest_user(handler: Any) -> GrantedUser | None:
         color=principal.colour,
         principal=principal,
         grants=tuple(grants),
+        grants_as_of=as_of,
     )
     return await admitted(handler, user)
 

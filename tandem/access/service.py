@@ -243,6 +243,25 @@ class AccessService:
             detail=detail,
         )
 
+    async def record_visit(
+        self,
+        kind: AuditKind | str,
+        principal_id: str,
+        path: str,
+        client_address: str | None,
+        grant_ids: Iterable[str],
+    ) -> AuditEvent:
+        """Audit a join or a leave and mark the grants it used as seen, in one write (in a
+        join storm, the joins queued together share one transaction)."""
+        return await self.store.append_audit(
+            at=self.clock(),
+            kind=AuditKind(kind).value,
+            principal_id=principal_id,
+            path=path,
+            client_address=client_address,
+            seen_grants=grant_ids,
+        )
+
     # -- invitations -----------------------------------------------------------------
 
     async def create_invitation(

@@ -1,9 +1,14 @@
 """AccessStore: invitations, grants and the audit log in SQLite (WAL).
 
-All SQL runs on one dedicated thread, as in :mod:`tandem.store.sqlite`; the file may be
-the document store's (the tables here are prefixed ``access_``). Each write is its own
-transaction. The audit table is append-only: this class has no method that changes or
-deletes an audit row, and triggers make the database refuse it too.
+Writes run on one dedicated thread, as in :mod:`tandem.store.sqlite`, and reads on another
+with their own connection; the file may be the document store's (the tables here are
+prefixed ``access_``). Writes are group
+committed: the writes queued while the previous commit ran share one transaction (one
+fsync), each in its own savepoint, so one write's error fails that write alone, and a
+failed commit fails every write of the batch with nothing of it stored. A write's caller
+resumes only once its transaction is durable. The audit table is append-only: this class
+has no method that changes or deletes an audit row, and triggers make the database refuse
+it too.
 """
 
 from __future__ import annotations
@@ -13,9 +18,11 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from .. import faults
 from .records import AuditEvent, Grant, GrantStatus, Invitation, Role
 
 __all__ = ["AccessStore"]
@@ -149,6 +156,15 @@ def _event(row: tuple[Any, ...]) -> AuditEvent:
     )
 
 
+@dataclass
+class _Write:
+    """One queued write: its statements and the future its caller awaits."""
+
+    apply: Callable[[sqlite3.Connection], Any]
+    future: asyncio.Future[Any] = field(repr=False)
+    changes_access: bool = True
+
+
 class AccessStore:
     """Durable access records in one SQLite file. ``synchronous`` as in SQLiteStore."""
 
@@ -157,6 +173,18 @@ class AccessStore:
         self.synchronous = synchronous
         self._executor: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
+        self._reader: ThreadPoolExecutor | None = None
+        self._read_conn: sqlite3.Connection | None = None
+        self._queue: list[_Write] = []
+        self._wakeup = asyncio.Event()
+        self._writer: asyncio.Task[None] | None = None
+        self._stopping = False
+        self.commits = 0
+        """Transactions committed (for tests and benchmarks: a batch is one)."""
+        self.changes = 0
+        """Counts batches that changed invitations or grants (not audit rows or
+        ``last_seen``), advanced once such a batch is committed and before its callers
+        resume: grants read while it stayed the same are still current."""
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -164,19 +192,43 @@ class AccessStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tandem-access")
         await self._run(self._open)
+        self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tandem-access-read")
+        self._read_conn = await asyncio.get_running_loop().run_in_executor(
+            self._reader, self._connect
+        )
+        self._stopping = False
+        self._writer = asyncio.create_task(self._write_loop(), name="tandem-access-writer")
 
-    def _open(self) -> None:
+    def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA busy_timeout=5000")  # the document store may hold the write lock
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={self.synchronous}")
+        return conn
+
+    def _open(self) -> None:
+        conn = self._connect()
         conn.executescript(SCHEMA)
         _migrate(conn)
         self._conn = conn
 
     async def stop(self) -> None:
+        """Commit what is queued, then close."""
         if self._executor is None:
             return
+        if self._writer is not None:
+            self._stopping = True
+            self._wakeup.set()
+            await self._writer
+            self._writer = None
+        if self._reader is not None:
+            if self._read_conn is not None:
+                await asyncio.get_running_loop().run_in_executor(
+                    self._reader, self._read_conn.close
+                )
+                self._read_conn = None
+            self._reader.shutdown(wait=True)
+            self._reader = None
         if self._conn is not None:
             await self._run(self._conn.close)
             self._conn = None
@@ -189,26 +241,87 @@ class AccessStore:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
     async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        def run() -> T:
-            assert self._conn is not None
-            return fn(self._conn)
+        """Reads have their own connection and thread (WAL: readers never wait for the
+        writer), so identifying a guest never queues behind a commit's fsync. A write's
+        caller resumes after its commit, so what it reads next includes it."""
 
-        return await self._run(run)
-
-    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         def run() -> T:
-            assert self._conn is not None
-            conn = self._conn
+            assert self._read_conn is not None
+            return fn(self._read_conn)
+
+        if self._reader is None:
+            raise RuntimeError("access store is not started")
+        return await asyncio.get_running_loop().run_in_executor(self._reader, run)
+
+    async def _write(
+        self, fn: Callable[[sqlite3.Connection], T], *, changes_access: bool = True
+    ) -> T:
+        """Queue ``fn`` for the next group commit; its result once that is durable.
+        ``changes_access``: False for writes of audit rows and ``last_seen`` only."""
+        if self._writer is None or self._writer.done():
+            raise RuntimeError("access store is not started")
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Write(fn, future, changes_access))
+        self._wakeup.set()
+        return await future
+
+    async def _write_loop(self) -> None:
+        """Commit what is queued, batch after batch; on stop, until the queue is empty."""
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            await self._commit_queued()
+            if self._stopping and not self._queue:
+                return
+
+    async def _commit_queued(self) -> None:
+        batch, self._queue = self._queue, []
+        if not batch:
+            return
+        try:
+            results = await self._run(self._commit, batch)
+        except asyncio.CancelledError:
+            for write in batch:
+                write.future.cancel()
+            raise
+        except Exception as exc:  # the thread itself failed: no write may hang
+            results = [(False, exc)] * len(batch)
+        if any(write.changes_access for write in batch):
+            self.changes += 1
+        for write, (ok, value) in zip(batch, results, strict=True):
+            if write.future.done():
+                continue
+            if ok:
+                write.future.set_result(value)
+            else:
+                write.future.set_exception(value)
+
+    def _commit(self, batch: list[_Write]) -> list[tuple[bool, Any]]:
+        """One transaction for the batch, each write in its own savepoint. If the commit
+        fails, every write of the batch fails and none of it is stored."""
+        assert self._conn is not None
+        conn = self._conn
+        results: list[tuple[bool, Any]] = []
+        try:
             conn.execute("BEGIN IMMEDIATE")
-            try:
-                result = fn(conn)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+            for write in batch:
+                conn.execute("SAVEPOINT w")
+                try:
+                    results.append((True, write.apply(conn)))
+                    conn.execute("RELEASE w")
+                except Exception as exc:  # noqa: BLE001 - reported to that write's caller
+                    conn.execute("ROLLBACK TO w")
+                    conn.execute("RELEASE w")
+                    results.append((False, exc))
+            if faults.store_full():
+                raise sqlite3.OperationalError("database or disk is full")
             conn.execute("COMMIT")
-            return result
-
-        return await self._run(run)
+            self.commits += 1
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            return [(False, exc)] * len(batch)
+        return results
 
     # -- invitations -----------------------------------------------------------------
 
@@ -366,7 +479,8 @@ class AccessStore:
         await self._write(
             lambda conn: conn.execute(
                 "UPDATE access_grants SET last_seen = ? WHERE id = ?", (now, grant_id)
-            )
+            ),
+            changes_access=False,
         )
 
     async def revoke(
@@ -409,9 +523,12 @@ class AccessStore:
         path: str | None = None,
         client_address: str | None = None,
         detail: dict[str, Any] | None = None,
+        seen_grants: Iterable[str] = (),
     ) -> AuditEvent:
+        """Append one event; ``seen_grants`` get ``last_seen = at`` in the same write."""
         detail = dict(detail or {})
         text = json.dumps(detail, sort_keys=True, default=str)
+        seen = list(seen_grants)
 
         def apply(conn: sqlite3.Connection) -> int:
             cur = conn.execute(
@@ -419,9 +536,12 @@ class AccessStore:
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (at, kind, principal_id, path, client_address, text),
             )
+            conn.executemany(
+                "UPDATE access_grants SET last_seen = ? WHERE id = ?", [(at, g) for g in seen]
+            )
             return int(cur.lastrowid or 0)
 
-        seq = await self._write(apply)
+        seq = await self._write(apply, changes_access=False)
         return AuditEvent(seq, at, kind, principal_id, path, client_address, json.loads(text))
 
     async def audit(

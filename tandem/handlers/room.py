@@ -20,7 +20,14 @@ from jupyter_server.base.websocket import WebSocketMixin
 from tornado.websocket import WebSocketHandler
 
 from ..access import Action, AuditKind, Decision, LiveConnection, Principal
-from ..auth import GuestUser, TandemIdentityMixin, access_of, permissions_of, principal_of
+from ..auth import (
+    GrantedUser,
+    GuestUser,
+    TandemIdentityMixin,
+    access_of,
+    permissions_of,
+    principal_of,
+)
 from ..documents.files import BadFile, FileGone
 from ..documents.model import UnsupportedDocument
 from ..documents.visibility import NotVisible, check_visible
@@ -57,6 +64,8 @@ class RoomHandler(ReadyMixin, WebSocketMixin, WebSocketHandler, JupyterHandler):
         """This socket in the live registry: its principal and the end of each permission."""
         self.joined_path: str | None = None
         """The path whose join was audited (non-owners), so the leave is audited too."""
+        self._gone = False
+        """Set once the socket has closed (its ``on_close`` ran)."""
         self._outbox = SendQueue(self, self.settings.get("tandem_send_limits") or SendLimits())
 
     @property
@@ -101,6 +110,8 @@ class RoomHandler(ReadyMixin, WebSocketMixin, WebSocketHandler, JupyterHandler):
         if isinstance(room, DocumentRoom) and session_id and session_id != room.epoch:
             self.rooms.schedule_eviction(room)
             return self.close(1003, _session_reason("unknown_session", session_id, ""))
+        if self.ws_connection is None:
+            return  # closed (revoked, expired) while the room loaded
         self.room = room
         room.join(self)
         if isinstance(room, DocumentRoom) and not self.principal.is_owner:
@@ -155,10 +166,20 @@ class RoomHandler(ReadyMixin, WebSocketMixin, WebSocketHandler, JupyterHandler):
             # revocation could not see this socket yet.
             self.close(4403, "Your access was revoked")
             return False
-        if path is not None:
-            self._audit(AuditKind.ROOM_JOINED, path)
+        if path is not None and not self.principal.is_owner:
+            # Nobody but the owner is shown a document before their join is durably
+            # audited; joins arriving together share one commit (AccessStore).
+            try:
+                await self._audit(AuditKind.ROOM_JOINED, path)
+            except Exception:
+                self.log.exception("could not audit a join of %s", path)
+                self.close(4500, "server error")
+                return False
             self.joined_path = path
-        return True
+            if self._gone:  # the client left while its join was being audited
+                self._audit_leave(path)
+                self.joined_path = None
+        return self.ws_connection is not None  # not closed (revoked) while it waited
 
     def _has_room_token(self, user: GuestUser) -> bool:
         """A link guest's socket carries the ``roomToken`` of the guest's editor page. On
@@ -178,30 +199,41 @@ class RoomHandler(ReadyMixin, WebSocketMixin, WebSocketHandler, JupyterHandler):
         return True
 
     async def _still_readable(self, path: str) -> bool:
-        """Read access on fresh grants (not those loaded with the identity)."""
+        """Read access on fresh grants (not those loaded with the identity), read again
+        only if a grant or invitation changed since those were loaded."""
         access = access_of(self)
         if access is None:
             return False
+        user = self.current_user
+        if (
+            isinstance(user, GrantedUser)
+            and user.grants_as_of >= 0
+            and user.grants_as_of == access.store.changes
+        ):
+            return True  # the read decision at admission used grants that are current
         try:
             resolved = access.resolve(path)
         except Exception:
             return False
         return bool(await access.authorize(self.principal, Action.READ, resolved))
 
-    def _audit(self, kind: AuditKind, path: str) -> None:
+    async def _audit(self, kind: AuditKind, path: str) -> None:
+        """Audit a non-owner's join or leave; the valid grants it used are marked seen."""
         access = access_of(self)
         if access is None or self.principal.is_owner:
             return
-        address = self.request.remote_ip
-        session = self.principal.id
+        now = access.clock()
+        seen = [g.id for g in permissions_of(self).grants if g.valid(now)]
+        await access.record_visit(kind, self.principal.id, path, self.request.remote_ip, seen)
 
-        async def record() -> None:
-            await access.record(kind, session, path, address)
-            for grant in permissions_of(self).grants:
-                if grant.valid(access.clock()):
-                    await access.touch(grant.id)
+    def _audit_leave(self, path: str) -> None:
+        """The leave's audit row, written in the background (the socket is gone)."""
 
-        asyncio.ensure_future(record())
+        def done(task: asyncio.Task[None]) -> None:
+            if not task.cancelled() and task.exception() is not None:
+                self.log.error("could not audit a leave of %s: %s", path, task.exception())
+
+        asyncio.ensure_future(self._audit(AuditKind.ROOM_LEFT, path)).add_done_callback(done)
 
     async def on_message(self, message: str | bytes) -> None:
         room = self.room
@@ -232,11 +264,12 @@ class RoomHandler(ReadyMixin, WebSocketMixin, WebSocketHandler, JupyterHandler):
             self.close(4500, "server error")
 
     def on_close(self) -> None:
+        self._gone = True
         self.settings["tandem"].guest_presence.left(self.peer_id)
         if self.live is not None:
             self._registry.discard(self.live.key)
         if self.joined_path is not None:
-            self._audit(AuditKind.ROOM_LEFT, self.joined_path)
+            self._audit_leave(self.joined_path)
             self.joined_path = None
         room, self.room = self.room, None
         if room is not None:

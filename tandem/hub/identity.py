@@ -125,8 +125,10 @@ class TandemHubIdentityProvider(TandemIdentityMixin, JupyterHubIdentityProvider)
         principal = hub_principal(model)
         access = access_of(handler)
         grants: tuple[Any, ...] = ()
+        as_of = -1
         if access is not None:
             await handler.settings["tandem"].ready()
+            as_of = access.store.changes
             grants = (await access.permissions_for(principal)).grants
         who = HubUser(
             username=user.username,
@@ -137,6 +139,7 @@ class TandemHubIdentityProvider(TandemIdentityMixin, JupyterHubIdentityProvider)
             color=user.color or principal.colour,
             principal=principal,
             grants=grants,
+            grants_as_of=as_of,
             hub_user=model,
         )
         # Cached by the hub's provider for this request: replace it with the hub user.
