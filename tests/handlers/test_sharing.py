@@ -80,7 +80,7 @@ class Guest:
         await self.http.aclose()
 
 
-async def share(server: TandemServer, path: str, **options) -> dict:
+async def share(server: TandemServer, path: str = "demo.ipynb", **options) -> dict:
     status, body = await server.arequest(
         "POST", "/tandem/api/invitations", {"path": path, **options}
     )
