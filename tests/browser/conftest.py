@@ -3,7 +3,7 @@
 Debian's Chromium (``make browser`` installs it) is driven by Playwright's Python API;
 no browser download is needed. Screenshots land in ``test-artifacts/screenshots`` (git-ignored).
 
-One Chromium serves every test in this folder (they all run in the session's event loop);
+One Chromium serves every test in this folder (they all run in the folder's event loop);
 each test gets its own browser contexts (cookies, storage), and those it leaves open are
 closed after it, so no test sees another's pages or sessions.
 """
@@ -47,22 +47,22 @@ async def launched_chromium() -> AsyncIterator[Any]:
 
 
 HERE = Path(__file__).resolve().parent
-SESSION_LOOP = pytest.mark.asyncio(loop_scope="session")
+PACKAGE_LOOP = pytest.mark.asyncio(loop_scope="package")
 
 
 def pytest_collectstart(collector: pytest.Collector) -> None:
-    """This folder's tests run in the session's loop, where the shared Chromium lives."""
+    """This folder's tests run in its loop, where the shared Chromium lives."""
     if isinstance(collector, pytest.Module) and HERE in collector.path.resolve().parents:
-        collector.add_marker(SESSION_LOOP)
+        collector.add_marker(PACKAGE_LOOP)
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
+@pytest_asyncio.fixture(scope="package", loop_scope="package")
 async def shared_chromium() -> AsyncIterator[Any]:
     async with launched_chromium() as chromium:
         yield chromium
 
 
-@pytest_asyncio.fixture(loop_scope="session")
+@pytest_asyncio.fixture(loop_scope="package")
 async def browser(shared_chromium: Any) -> AsyncIterator[Any]:
     """The shared Chromium; the contexts this test opens are closed after it."""
     before = set(shared_chromium.contexts)
