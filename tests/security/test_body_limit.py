@@ -2,7 +2,8 @@
 
 The attack: unauthenticated 128 MiB bodies were buffered whole (Jupyter's 512 MiB
 ``max_body_size``) before any check ran. A server that buffers never answers until the
-whole body has arrived; one that limits answers right after the headers.
+whole body has arrived; one that limits answers right after the headers. The tests share
+one server.
 """
 
 from __future__ import annotations
@@ -10,6 +11,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+
+from tests.conftest import MODULE_LOOP
+
+pytestmark = MODULE_LOOP
 
 DECLARED = 128 * 1024 * 1024
 
@@ -41,18 +46,18 @@ async def post_huge(port: int, path: str, chunked: bool = False) -> bytes:
 @pytest.mark.parametrize(
     "path", ["/tandem/join/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "/api/collaboration/session/x.ipynb"]
 )
-async def test_huge_declared_body_is_refused_before_it_is_read(server, path):
-    answer = await post_huge(server.port, path)
+async def test_huge_declared_body_is_refused_before_it_is_read(module_server, path):
+    answer = await post_huge(module_server.port, path)
     assert answer.startswith(b"HTTP/1.1 400"), answer
 
 
-async def test_huge_chunked_body_is_refused_while_it_streams(server):
-    answer = await post_huge(server.port, "/tandem/api/invitations", chunked=True)
+async def test_huge_chunked_body_is_refused_while_it_streams(module_server):
+    answer = await post_huge(module_server.port, "/tandem/api/invitations", chunked=True)
     assert answer.startswith(b"HTTP/1.1 400"), answer
 
 
-async def test_small_bodies_still_work(server):
-    status, body = await server.arequest(
+async def test_small_bodies_still_work(module_server):
+    status, body = await module_server.arequest(
         "POST", "/tandem/api/invitations", {"path": "demo.ipynb", "role": "view"}
     )
     assert status == 201, body
