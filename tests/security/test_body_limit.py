@@ -2,8 +2,7 @@
 
 The attack: unauthenticated 128 MiB bodies were buffered whole (Jupyter's 512 MiB
 ``max_body_size``) before any check ran. A server that buffers never answers until the
-whole body has arrived; one that limits answers right after the headers. The tests share
-one server.
+whole body has arrived; one that limits answers right after the headers.
 """
 
 from __future__ import annotations
@@ -11,10 +10,6 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
-from tests.conftest import MODULE_LOOP
-
-pytestmark = MODULE_LOOP
 
 DECLARED = 128 * 1024 * 1024
 
@@ -46,18 +41,18 @@ async def post_huge(port: int, path: str, chunked: bool = False) -> bytes:
 @pytest.mark.parametrize(
     "path", ["/tandem/join/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "/api/collaboration/session/x.ipynb"]
 )
-async def test_huge_declared_body_is_refused_before_it_is_read(module_server, path):
-    answer = await post_huge(module_server.port, path)
+async def test_huge_declared_body_is_refused_before_it_is_read(server, path):
+    answer = await post_huge(server.port, path)
     assert answer.startswith(b"HTTP/1.1 400"), answer
 
 
-async def test_huge_chunked_body_is_refused_while_it_streams(module_server):
-    answer = await post_huge(module_server.port, "/tandem/api/invitations", chunked=True)
+async def test_huge_chunked_body_is_refused_while_it_streams(server):
+    answer = await post_huge(server.port, "/tandem/api/invitations", chunked=True)
     assert answer.startswith(b"HTTP/1.1 400"), answer
 
 
-async def test_small_bodies_still_work(module_server):
-    status, body = await module_server.arequest(
+async def test_small_bodies_still_work(server):
+    status, body = await server.arequest(
         "POST", "/tandem/api/invitations", {"path": "demo.ipynb", "role": "view"}
     )
     assert status == 201, body
