@@ -423,6 +423,9 @@ def main(argv: list[str] | None = None) -> int:
     if first in COMMANDS or first in ("-h", "--help", "--version") or picked_server:
         # --url/--token without a sharing command is an error argparse explains.
         return sharing(argv)
+    from .quick_start import defer_iri_parsers
+
+    defer_iri_parsers()
     if first == "lab":
         from . import lab_launch
 

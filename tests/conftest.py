@@ -7,6 +7,10 @@ files (``fresh_notebook``), so tests cannot see each other's edits."""
 
 from __future__ import annotations
 
+from tandem.quick_start import defer_iri_parsers
+
+defer_iri_parsers()  # as the ``tandem`` command does (before nbformat imports jsonschema)
+
 from collections.abc import AsyncIterator
 from pathlib import Path
 

@@ -2,6 +2,10 @@
 
 Debian's Chromium (``make browser`` installs it) is driven by Playwright's Python API;
 no browser download is needed. Screenshots land in ``test-artifacts/screenshots`` (git-ignored).
+
+One Chromium serves every test in this folder (they all run in the folder's event loop);
+each test gets its own browser contexts (cookies, storage), and those it leaves open are
+closed after it, so no test sees another's pages or sessions.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 
 CHROMIUM = os.environ.get("TANDEM_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
@@ -41,10 +46,30 @@ async def launched_chromium() -> AsyncIterator[Any]:
             await chromium.close()
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
+HERE = Path(__file__).resolve().parent
+PACKAGE_LOOP = pytest.mark.asyncio(loop_scope="package")
+
+
+def pytest_collectstart(collector: pytest.Collector) -> None:
+    """This folder's tests run in its loop, where the shared Chromium lives."""
+    if isinstance(collector, pytest.Module) and HERE in collector.path.resolve().parents:
+        collector.add_marker(PACKAGE_LOOP)
+
+
+@pytest_asyncio.fixture(scope="package", loop_scope="package")
+async def shared_chromium() -> AsyncIterator[Any]:
     async with launched_chromium() as chromium:
         yield chromium
+
+
+@pytest_asyncio.fixture(loop_scope="package")
+async def browser(shared_chromium: Any) -> AsyncIterator[Any]:
+    """The shared Chromium; the contexts this test opens are closed after it."""
+    before = set(shared_chromium.contexts)
+    yield shared_chromium
+    for context in shared_chromium.contexts:
+        if context not in before:
+            await context.close()
 
 
 @pytest.fixture

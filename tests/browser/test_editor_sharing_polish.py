@@ -1,4 +1,5 @@
-"""Small things a guest meets in Tandem's editor, in real Chromium."""
+"""Small things a guest meets in Tandem's editor, in real Chromium. The tests share one
+server, each in a notebook of its own."""
 
 from __future__ import annotations
 
@@ -10,16 +11,17 @@ from tests.browser.test_editor import cell, edit_cell, open_guest, open_owner, s
 
 
 async def test_an_edit_guests_shift_enter_says_running_is_not_allowed_and_adds_no_cell(
-    server: TandemServer, browser: Any
+    module_server: TandemServer, fresh_notebook: str, browser: Any
 ) -> None:
-    guest, _ = await open_guest(browser, server, role="edit", name="Edith")
+    server, nb = module_server, fresh_notebook
+    guest, _ = await open_guest(browser, server, role="edit", name="Edith", path=nb)
     cells = await guest.locator(".tc-cell").count()
     last = cells - 1
     await edit_cell(guest, last, at="end")
     await guest.keyboard.press("Shift+Enter")
     await guest.locator(".tc-toast", has_text="Running code is not allowed for you").wait_for()
     assert await guest.locator(".tc-cell").count() == cells
-    assert len(await server_sources(server)) == cells
+    assert len(await server_sources(server, nb)) == cells
     # Still editable: typing goes into the same cell.
     await edit_cell(guest, last, at="end")
     await guest.keyboard.type("  # still here")
@@ -27,8 +29,11 @@ async def test_an_edit_guests_shift_enter_says_running_is_not_allowed_and_adds_n
     assert guest.errors == []
 
 
-async def test_the_revoked_page_shows_no_role_badge(server: TandemServer, browser: Any) -> None:
-    guest, invitation = await open_guest(browser, server, role="edit", name="Rita")
+async def test_the_revoked_page_shows_no_role_badge(
+    module_server: TandemServer, fresh_notebook: str, browser: Any
+) -> None:
+    server, nb = module_server, fresh_notebook
+    guest, invitation = await open_guest(browser, server, role="edit", name="Rita", path=nb)
     assert await guest.locator(".tc-role").count() == 1
     status, _ = await server.arequest(
         "DELETE", f"/tandem/api/invitations/{invitation['invitation']['id']}"
@@ -39,8 +44,11 @@ async def test_the_revoked_page_shows_no_role_badge(server: TandemServer, browse
     assert "can edit" not in (await guest.locator("body").inner_text()).lower()
 
 
-async def test_the_owner_shares_from_the_editor(server: TandemServer, browser: Any) -> None:
-    owner = await open_owner(browser, server)
+async def test_the_owner_shares_from_the_editor(
+    module_server: TandemServer, fresh_notebook: str, browser: Any
+) -> None:
+    server, nb = module_server, fresh_notebook
+    owner = await open_owner(browser, server, nb)
     await owner.get_by_role("button", name="Share").click()
     dialog = owner.locator("dialog.share")
     await dialog.get_by_label("Edit").check()
@@ -52,10 +60,10 @@ async def test_the_owner_shares_from_the_editor(server: TandemServer, browser: A
     await dialog.get_by_role("button", name="Done").click()
     status, body = await server.arequest("GET", "/tandem/api/invitations")
     assert status == 200
-    assert [i["role"] for i in body["invitations"] if i["scope_path"] == "demo.ipynb"] == ["edit"]
+    assert [i["role"] for i in body["invitations"] if i["scope_path"] == nb] == ["edit"]
     people = owner.get_by_role("link", name="People")
     assert (await people.get_attribute("href")).endswith("/tandem/people")
     # Guests see neither.
-    guest, _ = await open_guest(browser, server, role="edit", name="Gus")
+    guest, _ = await open_guest(browser, server, role="edit", name="Gus", path=nb)
     assert await guest.locator(".tc-owner-actions").count() == 0
     assert owner.errors == [] and guest.errors == []

@@ -1,7 +1,11 @@
 """The home page, the owner's pages and their APIs, the join and waiting pages, against a
 real server: what the owner sees, what a guest sees, and the attacks that must fail
 (traversal, symlinks out of a shared folder, names of files outside the grant, guests on
-owner pages, forged or missing guest sessions)."""
+owner pages, forged or missing guest sessions).
+
+The tests share one server on one root of traps (made once, listed exactly by the first
+test); each test has guests of its own and reads only the grants, invitations and audit
+rows it made."""
 
 from __future__ import annotations
 
@@ -16,9 +20,18 @@ from tandem.access import AuditKind
 from tandem.auth import guest_cookie_name
 from tandem.handlers.join import owner_display_name
 from tandem.testing import TandemServer, YPeer
-from tests.conftest import write_notebook
+from tests.conftest import MODULE_LOOP, write_notebook
 from tests.eventually import eventually
-from tests.handlers.test_sharing import Guest, share
+from tests.handlers.test_sharing import (
+    Guest,
+    audit_mark,
+    audited,
+    grants,
+    invitation_ids,
+    share,
+)
+
+pytestmark = MODULE_LOOP
 
 GUEST_COOKIE = guest_cookie_name("/")  # the test server's base URL
 
@@ -26,11 +39,15 @@ REPO = Path(__file__).resolve().parents[2]
 XSS_NAME = '<img src=x onerror="window.pwned=1">.ipynb'
 
 
-@pytest.fixture
-def root(tmp_path: Path) -> Path:
-    """A server root with a shared folder full of traps for a guest's listing."""
+@pytest.fixture(scope="module")
+def module_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A server root with a shared folder full of traps for a guest's listing (the
+    root ``module_server`` serves)."""
+    tmp_path = tmp_path_factory.mktemp("owner")
     folder = tmp_path / "root"
     write_notebook(folder / "demo.ipynb")
+    write_notebook(folder / XSS_NAME)  # a name the join page must escape
+    write_notebook(folder / "people.ipynb")  # only the presence test opens it
     write_notebook(folder / "secret.ipynb")
     (folder / "notes.md").write_text("not a notebook\n")
     write_notebook(folder / "course" / "a.ipynb")
@@ -63,6 +80,11 @@ async def guest_on(server: TandemServer, path: str, **options) -> Guest:
     return guest
 
 
+async def grants_of(server: TandemServer, guest: Guest) -> list[dict]:
+    """The grants made by redeeming this guest's invitation."""
+    return [g for g in await grants(server) if g["invitation_id"] == guest.invitation["id"]]
+
+
 async def listing(client: Guest, path: str):
     return await client.http.get("/tandem/api/files", params={"path": path})
 
@@ -72,13 +94,16 @@ def names(response) -> set[str]:
     return {entry["name"] for entry in response.json()["entries"]}
 
 
-async def test_owner_lists_folders_and_notebooks_only(server):
+async def test_owner_lists_folders_and_notebooks_only(module_server):
+    server = module_server
     status, body = await server.arequest("GET", "/tandem/api/files")
     assert status == 200 and body["path"] == "" and body["crumbs"] == []
     assert [(e["name"], e["kind"]) for e in body["entries"]] == [
         ("course", "folder"),
         ("course2", "folder"),
+        (XSS_NAME, "notebook"),
         ("demo.ipynb", "notebook"),
+        ("people.ipynb", "notebook"),
         ("secret.ipynb", "notebook"),
     ]
     status, body = await server.arequest("GET", "/tandem/api/files?path=course")
@@ -98,7 +123,11 @@ async def test_owner_lists_folders_and_notebooks_only(server):
     assert (await server.arequest("GET", "/tandem/api/files?path=demo.ipynb"))[0] == 400
 
 
-async def test_guest_folder_listing_never_shows_anything_outside_the_grant(server, root):
+async def test_guest_folder_listing_never_shows_anything_outside_the_grant(
+    module_server, module_root
+):
+    server, root = module_server, module_root
+    mark = await audit_mark(server)
     guest = await guest_on(server, "course", role="edit")
     assert guest.location == "/tandem/?path=course"
     home = await guest.http.get("/tandem/")
@@ -154,13 +183,14 @@ async def test_guest_folder_listing_never_shows_anything_outside_the_grant(serve
         assert response.status_code == 403, (attack, response.status_code, response.text)
         for leak in ("secret", "course2", "other", "leak", "outside"):
             assert leak not in response.text.replace(attack, ""), (attack, leak)
-    status, body = await server.arequest("GET", "/tandem/api/audit?kind=access_denied")
-    denied = {e["path"] for e in body["events"] if e["principal_id"] != "owner"}
+    events = await audited(server, "access_denied", mark)
+    denied = {e["path"] for e in events if e["principal_id"] != "owner"}
     assert {"course2", "secret.ipynb", ""} <= denied  # every denial is on the owner's record
     await guest.close()
 
 
-async def test_guest_with_one_notebook_goes_straight_to_its_editor(server):
+async def test_guest_with_one_notebook_goes_straight_to_its_editor(module_server):
+    server = module_server
     guest = await guest_on(server, "demo.ipynb", role="view")
     assert guest.location == "/tandem/notebook/demo.ipynb"
     home = await guest.http.get("/tandem/")
@@ -179,7 +209,9 @@ async def test_guest_with_one_notebook_goes_straight_to_its_editor(server):
     await guest.close()
 
 
-async def test_guests_and_strangers_cannot_reach_owner_pages_or_apis(server):
+async def test_guests_and_strangers_cannot_reach_owner_pages_or_apis(module_server):
+    server = module_server
+    before = await invitation_ids(server)
     active = await guest_on(server, "course", role="run")
     pending = await guest_on(server, "demo.ipynb", role="edit", approval_required=True)
     stranger = Guest(server)
@@ -205,17 +237,18 @@ async def test_guests_and_strangers_cannot_reach_owner_pages_or_apis(server):
     # Someone who is not signed in at all goes to the login page; a waiting guest waits.
     assert "/login" in (await stranger.http.get("/tandem/")).headers["Location"]
     assert (await pending.http.get("/tandem/")).headers["Location"] == "/tandem/waiting"
-    status, invitations = await server.arequest("GET", "/tandem/api/invitations")
-    assert len(invitations["invitations"]) == 2
+    after = await invitation_ids(server)  # only the two shares, none by a guest
+    assert before <= after and after - before == {active.invitation["id"], pending.invitation["id"]}
     for client in (active, pending, stranger):
         await client.close()
 
 
-async def test_presence_lists_who_is_in_each_notebook(server):
-    guest = await guest_on(server, "demo.ipynb", role="edit")
+async def test_presence_lists_who_is_in_each_notebook(module_server):
+    server = module_server
+    guest = await guest_on(server, "people.ipynb", role="edit")
     me = (await guest.http.get("/api/me")).json()["identity"]
-    owner = await YPeer.open(server, "demo.ipynb")
-    peer = await guest.peer("demo.ipynb")
+    owner = await YPeer.open(server, "people.ipynb")
+    peer = await guest.peer("people.ipynb")
 
     async def people():
         status, body = await server.arequest("GET", "/tandem/api/presence")
@@ -223,7 +256,7 @@ async def test_presence_lists_who_is_in_each_notebook(server):
         return {
             p["name"]: p
             for room in body["rooms"]
-            if room["path"] == "demo.ipynb"
+            if room["path"] == "people.ipynb"
             for p in room["people"]
         }
 
@@ -246,7 +279,8 @@ async def test_presence_lists_who_is_in_each_notebook(server):
     await guest.close()
 
 
-async def test_waiting_guest_moves_on_once_admitted(server):
+async def test_waiting_guest_moves_on_once_admitted(module_server):
+    server = module_server
     guest = await guest_on(server, "demo.ipynb", role="edit", approval_required=True)
     assert guest.location == "/tandem/waiting"
     page = await guest.http.get("/tandem/waiting")
@@ -257,8 +291,7 @@ async def test_waiting_guest_moves_on_once_admitted(server):
         "next": None,
     }
     assert (await guest.session("demo.ipynb")).status_code == 403
-    status, grants = await server.arequest("GET", "/tandem/api/grants")
-    grant = grants["grants"][0]
+    (grant,) = await grants_of(server, guest)
     status, _ = await server.arequest(
         "POST", f"/tandem/api/grants/{grant['id']}", {"decision": "admit"}
     )
@@ -273,12 +306,11 @@ async def test_waiting_guest_moves_on_once_admitted(server):
     await guest.close()
 
 
-async def test_refused_forged_and_missing_sessions_learn_nothing_else(server):
+async def test_refused_forged_and_missing_sessions_learn_nothing_else(module_server):
+    server = module_server
     guest = await guest_on(server, "demo.ipynb", role="edit", approval_required=True)
-    status, grants = await server.arequest("GET", "/tandem/api/grants")
-    await server.arequest(
-        "POST", f"/tandem/api/grants/{grants['grants'][0]['id']}", {"decision": "refuse"}
-    )
+    (grant,) = await grants_of(server, guest)
+    await server.arequest("POST", f"/tandem/api/grants/{grant['id']}", {"decision": "refuse"})
     assert (await guest.http.get("/tandem/api/waiting")).json() == {
         "status": "refused",
         "next": None,
@@ -301,8 +333,8 @@ async def test_refused_forged_and_missing_sessions_learn_nothing_else(server):
         await client.close()
 
 
-async def test_join_page_says_what_by_whom_which_role_and_until_when(server, root):
-    write_notebook(root / XSS_NAME)
+async def test_join_page_says_what_by_whom_which_role_and_until_when(module_server):
+    server = module_server
     invite = await share(
         server, XSS_NAME, role="run", approval_required=True, anonymous_allowed=True
     )
@@ -329,7 +361,8 @@ async def test_join_page_says_what_by_whom_which_role_and_until_when(server, roo
     await guest.close()
 
 
-async def test_invalid_links_all_get_one_neutral_page(server):
+async def test_invalid_links_all_get_one_neutral_page(module_server):
+    server = module_server
     used = await share(server, max_uses=1)
     first = Guest(server)
     await first.join(used["link"])
@@ -348,7 +381,8 @@ async def test_invalid_links_all_get_one_neutral_page(server):
         await client.close()
 
 
-async def test_pages_send_a_strict_content_security_policy(server):
+async def test_pages_send_a_strict_content_security_policy(module_server):
+    server = module_server
     guest = await guest_on(server, "course", role="view")
     waiting = await guest_on(server, "demo.ipynb", approval_required=True)
     targets = [
@@ -376,7 +410,7 @@ async def test_pages_send_a_strict_content_security_policy(server):
     await waiting.close()
 
 
-def test_the_audit_page_knows_every_audit_kind():
+async def test_the_audit_page_knows_every_audit_kind():  # (async: the module is MODULE_LOOP)
     source = (REPO / "web" / "src" / "owner" / "kinds.ts").read_text()
     listed = set(re.findall(r"^\s+(\w+): \"", source, re.MULTILINE))
     assert listed == {kind.value for kind in AuditKind}

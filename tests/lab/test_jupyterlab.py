@@ -145,11 +145,17 @@ async def test_ctrl_s_saves_through_the_socket_then_reads_metadata(
             for r in lab_page.requests
         )
     )
+
+    # The model is clean once JupyterLab has handled that answer (the request being sent
+    # is not enough: asserting right then failed under load).
+    async def clean() -> None:
+        dirty = await lab_page.page.evaluate(
+            "() => window.jupyterapp.shell.currentWidget.context.model.dirty"
+        )
+        assert dirty is False
+
+    await eventually(clean)
     assert await lab_page.page.locator(".jp-Dialog").count() == 0  # no "file changed on disk"
-    dirty = await lab_page.page.evaluate(
-        "() => window.jupyterapp.shell.currentWidget.context.model.dirty"
-    )
-    assert dirty is False
     nbformat.validate(read_notebook(path))
     assert_clean(lab_page)
 

@@ -1,5 +1,8 @@
 """Awareness attacks against a real server: sizes, counts, hostile JSON and clocks, and
-client ids taken over after their owner's socket dropped."""
+client ids taken over after their owner's socket dropped.
+
+Most tests share one server, each in a notebook of its own; the memory test and the
+per-room cap have their own."""
 
 from __future__ import annotations
 
@@ -10,9 +13,11 @@ from pycrdt import Doc
 
 from tandem.protocol import AwarenessEntry, encode_awareness, encode_var_bytes, encode_var_uint
 from tandem.testing import TandemServer, YPeer
-from tests.conftest import FAST
+from tests.conftest import FAST, MODULE_LOOP
 from tests.eventually import eventually
 from tests.handlers.test_sharing import Guest, share
+
+pytestmark = MODULE_LOOP
 
 
 def awareness_frame(raw: bytes, client_id: int = 7, clock: int = 1) -> bytes:
@@ -35,14 +40,17 @@ HOSTILE = {
 
 
 @pytest.mark.parametrize("frame", list(HOSTILE.values()), ids=list(HOSTILE))
-async def test_hostile_awareness_closes_1007_and_is_not_relayed(server, frame):
-    good = await YPeer.open(server, "demo.ipynb")
-    bad = await YPeer.open(server, "demo.ipynb")
+async def test_hostile_awareness_closes_1007_and_is_not_relayed(
+    module_server, frame, fresh_notebook
+):
+    server, nb = module_server, fresh_notebook
+    good = await YPeer.open(server, nb)
+    bad = await YPeer.open(server, nb)
     await bad.send_raw_bytes(frame)
     await eventually(lambda: bad.closed.is_set())
     assert bad.close_code == 1007, (bad.close_code, bad.close_reason)
     await good.set_awareness({"cursor": 1})
-    newcomer = await YPeer.open(server, "demo.ipynb")
+    newcomer = await YPeer.open(server, nb)
     await eventually(lambda: good.doc.client_id in newcomer.awareness)
     assert 7 not in newcomer.awareness and 7 not in good.awareness
     assert not good.closed.is_set()
@@ -69,9 +77,10 @@ async def test_large_states_never_reach_late_joiners(server):
     await late.close()
 
 
-async def test_client_ids_per_connection_are_capped(server):
-    observer = await YPeer.open(server, "demo.ipynb")
-    flooder = await YPeer.open(server, "demo.ipynb")
+async def test_client_ids_per_connection_are_capped(module_server, fresh_notebook):
+    server, nb = module_server, fresh_notebook
+    observer = await YPeer.open(server, nb)
+    flooder = await YPeer.open(server, nb)
     entries = [AwarenessEntry(1000 + i, 1, {"cursor": i}) for i in range(40)]
     await flooder.send_raw_bytes(encode_awareness(entries))
     await eventually(lambda: len(observer.awareness) >= 8)
@@ -101,22 +110,23 @@ async def test_states_per_room_are_capped(root, tmp_path):
             await peer.close()
 
 
-async def test_a_guest_cannot_take_over_the_owners_client_id(server):
+async def test_a_guest_cannot_take_over_the_owners_client_id(module_server, fresh_notebook):
     """After the owner's socket drops, a guest publishing under the owner's client id
     is ignored, by those present and by late joiners."""
-    invite = await share(server, role="edit")
+    server, nb = module_server, fresh_notebook
+    invite = await share(server, nb, role="edit")
     guest = Guest(server)
     try:
         await guest.join(invite["link"], name="Mallory")
-        owner = await YPeer.open(server, "demo.ipynb")
-        witness = await YPeer.open(server, "demo.ipynb")
+        owner = await YPeer.open(server, nb)
+        witness = await YPeer.open(server, nb)
         owner_id = owner.doc.client_id
         await owner.set_awareness({"cursor": 1})
         await eventually(lambda: (witness.awareness.get(owner_id) or {}).get("cursor") == 1)
         await owner.close()
         await eventually(lambda: witness.awareness.get(owner_id, "x") is None)
 
-        intruder = await guest.peer("demo.ipynb")
+        intruder = await guest.peer(nb)
         await intruder.send_raw_bytes(
             encode_awareness([AwarenessEntry(owner_id, 50, {"cursor": 666})])
         )
@@ -124,7 +134,7 @@ async def test_a_guest_cannot_take_over_the_owners_client_id(server):
         await eventually(lambda: intruder.doc.client_id in witness.awareness)
         await asyncio.sleep(0.3)
         assert witness.awareness.get(owner_id) is None
-        late = await YPeer.open(server, "demo.ipynb")
+        late = await YPeer.open(server, nb)
         await eventually(lambda: intruder.doc.client_id in late.awareness)
         assert owner_id not in late.awareness
         for peer in (intruder, witness, late):
@@ -133,17 +143,18 @@ async def test_a_guest_cannot_take_over_the_owners_client_id(server):
         await guest.close()
 
 
-async def test_a_reconnecting_person_takes_up_their_client_id_again(server):
+async def test_a_reconnecting_person_takes_up_their_client_id_again(module_server, fresh_notebook):
     """The binding is to the principal, not to the first connection: the same guest
     reconnecting (a tab after a network drop) is shown under its client id again,
     another guest is not."""
-    invite = await share(server, role="edit")
+    server, nb = module_server, fresh_notebook
+    invite = await share(server, nb, role="edit")
     ada, eve = Guest(server), Guest(server)
     try:
         await ada.join(invite["link"], name="Ada")
         await eve.join(invite["link"], name="Eve")
-        witness = await YPeer.open(server, "demo.ipynb")
-        first = await ada.peer("demo.ipynb")
+        witness = await YPeer.open(server, nb)
+        first = await ada.peer(nb)
         ada_id = first.doc.client_id
         await first.set_awareness({"cursor": 1})
         await eventually(lambda: ada_id in witness.awareness)
@@ -151,7 +162,7 @@ async def test_a_reconnecting_person_takes_up_their_client_id_again(server):
         await first.close()
         await eventually(lambda: witness.awareness.get(ada_id, "x") is None)
 
-        other = await eve.peer("demo.ipynb")
+        other = await eve.peer(nb)
         await other.send_raw_bytes(encode_awareness([AwarenessEntry(ada_id, 9, {"cursor": 6})]))
         await other.set_awareness({"cursor": 0})
         await eventually(lambda: other.doc.client_id in witness.awareness)

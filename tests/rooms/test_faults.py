@@ -1,5 +1,8 @@
 """Nothing anyone saw is lost under faults beyond a plain kill -9: crashes during file
-writes, a failing store, poisoned and flooding updates, updates that crash the decoder."""
+writes, a failing store, poisoned and flooding updates, updates that crash the decoder.
+
+Tests that restart, break or limit the server have their own; the others share one, each
+in a notebook of its own."""
 
 from __future__ import annotations
 
@@ -13,9 +16,11 @@ from pycrdt import Text
 from tandem import faults
 from tandem.protocol import SyncType, encode_sync, encode_var_string, encode_var_uint
 from tandem.testing import TandemServer, YPeer
-from tests.conftest import FAST
+from tests.conftest import FAST, MODULE_LOOP
 from tests.eventually import eventually
 from tests.rooms.frames import POISONED_PENDING, YRS_SEGFAULT
+
+pytestmark = MODULE_LOOP
 
 
 def cell_text(peer: YPeer, index: int = 1) -> str:
@@ -174,34 +179,34 @@ async def test_poisoned_pending_frames_keep_the_room_and_its_history(root, tmp_p
             await peer.close()
 
 
-async def test_a_waiting_update_that_fails_closes_only_its_sender(root, tmp_path):
-    async with TandemServer(root, tmp_path / "state", args=FAST) as server:
-        healthy = await YPeer.open(server, "demo.ipynb")
-        attacker = await YPeer.open(server, "demo.ipynb")
-        watcher = await YPeer.open(server, "demo.ipynb")
-        await type_tokens(healthy, ["<x>"])
-        await eventually(lambda: "<x>" in cell_text(attacker))
-        client = healthy.doc.client_id
-        clock = dict(_state(healthy))[client]
-        # "insert into" a character the healthy peer has not typed yet, as if it were a type
-        bad = (
-            bytes([1, 1])
-            + encode_var_uint(attacker.doc.client_id + 1)
-            + bytes([0, 0x04, 0])
-            + encode_var_uint(client)
-            + encode_var_uint(clock + 2)
-            + bytes([1, ord("z"), 0])
-        )
-        await attacker.send_raw_bytes(encode_sync(SyncType.UPDATE, bad))
-        await type_tokens(healthy, ["<after>"])
-        await eventually(lambda: attacker.closed.is_set())
-        assert attacker.close_code == 1007
-        await eventually(lambda: "<after>" in cell_text(watcher))
-        await type_tokens(healthy, ["<later>"])
-        await eventually(lambda: "<later>" in cell_text(watcher))
-        assert healthy.close_code is None and watcher.close_code is None
-        for peer in (healthy, attacker, watcher):
-            await peer.close()
+async def test_a_waiting_update_that_fails_closes_only_its_sender(module_server, fresh_notebook):
+    server, nb = module_server, fresh_notebook
+    healthy = await YPeer.open(server, nb)
+    attacker = await YPeer.open(server, nb)
+    watcher = await YPeer.open(server, nb)
+    await type_tokens(healthy, ["<x>"])
+    await eventually(lambda: "<x>" in cell_text(attacker))
+    client = healthy.doc.client_id
+    clock = dict(_state(healthy))[client]
+    # "insert into" a character the healthy peer has not typed yet, as if it were a type
+    bad = (
+        bytes([1, 1])
+        + encode_var_uint(attacker.doc.client_id + 1)
+        + bytes([0, 0x04, 0])
+        + encode_var_uint(client)
+        + encode_var_uint(clock + 2)
+        + bytes([1, ord("z"), 0])
+    )
+    await attacker.send_raw_bytes(encode_sync(SyncType.UPDATE, bad))
+    await type_tokens(healthy, ["<after>"])
+    await eventually(lambda: attacker.closed.is_set())
+    assert attacker.close_code == 1007
+    await eventually(lambda: "<after>" in cell_text(watcher))
+    await type_tokens(healthy, ["<later>"])
+    await eventually(lambda: "<later>" in cell_text(watcher))
+    assert healthy.close_code is None and watcher.close_code is None
+    for peer in (healthy, attacker, watcher):
+        await peer.close()
 
 
 def _state(peer: YPeer) -> list[tuple[int, int]]:
@@ -227,52 +232,54 @@ def orphan_updates(count: int, client: int) -> list[bytes]:
     return frames
 
 
-async def test_pending_flood_closes_the_flooder_and_others_keep_working(root, tmp_path):
-    async with TandemServer(root, tmp_path / "state", args=FAST) as server:
-        healthy = await YPeer.open(server, "demo.ipynb")
-        watcher = await YPeer.open(server, "demo.ipynb")
-        flooder = await YPeer.open(server, "demo.ipynb")
-        for frame in orphan_updates(600, 4242):
-            flooder.send(frame)
-        await flooder.flush()
-        await eventually(lambda: flooder.closed.is_set())
-        assert flooder.close_code == 1008
-        assert "waiting" in (flooder.close_reason or "")
-        for i in range(10):
-            await type_tokens(healthy, [f"<r{i}>"])
-            await eventually(lambda i=i: f"<r{i}>" in cell_text(watcher))
-        assert healthy.close_code is None and watcher.close_code is None
-        for peer in (healthy, watcher, flooder):
-            await peer.close()
+async def test_pending_flood_closes_the_flooder_and_others_keep_working(
+    module_server, fresh_notebook
+):
+    server, nb = module_server, fresh_notebook
+    healthy = await YPeer.open(server, nb)
+    watcher = await YPeer.open(server, nb)
+    flooder = await YPeer.open(server, nb)
+    for frame in orphan_updates(600, 4242):
+        flooder.send(frame)
+    await flooder.flush()
+    await eventually(lambda: flooder.closed.is_set())
+    assert flooder.close_code == 1008
+    assert "waiting" in (flooder.close_reason or "")
+    for i in range(10):
+        await type_tokens(healthy, [f"<r{i}>"])
+        await eventually(lambda i=i: f"<r{i}>" in cell_text(watcher))
+    assert healthy.close_code is None and watcher.close_code is None
+    for peer in (healthy, watcher, flooder):
+        await peer.close()
 
 
-async def test_updates_that_crash_the_decoder_never_reach_it(root, tmp_path):
-    async with TandemServer(root, tmp_path / "state", args=FAST) as server:
-        healthy = await YPeer.open(server, "demo.ipynb")
-        watcher = await YPeer.open(server, "demo.ipynb")
-        for frame in YRS_SEGFAULT:  # reconnect after each refusal and send the rest
-            attacker = await YPeer.open(server, "demo.ipynb")
-            await attacker.send_raw_bytes(frame)
-            await asyncio.sleep(0.1)
-            await attacker.close()
-        await type_tokens(healthy, ["<alive>"])
-        await eventually(lambda: "<alive>" in cell_text(watcher))
-        assert server.process is not None and server.process.poll() is None
-        for peer in (healthy, watcher):
-            await peer.close()
+async def test_updates_that_crash_the_decoder_never_reach_it(module_server, fresh_notebook):
+    server, nb = module_server, fresh_notebook
+    healthy = await YPeer.open(server, nb)
+    watcher = await YPeer.open(server, nb)
+    for frame in YRS_SEGFAULT:  # reconnect after each refusal and send the rest
+        attacker = await YPeer.open(server, nb)
+        await attacker.send_raw_bytes(frame)
+        await asyncio.sleep(0.1)
+        await attacker.close()
+    await type_tokens(healthy, ["<alive>"])
+    await eventually(lambda: "<alive>" in cell_text(watcher))
+    assert server.process is not None and server.process.poll() is None
+    for peer in (healthy, watcher):
+        await peer.close()
 
 
-async def test_raw_save_with_trailing_bytes_is_refused(root, tmp_path):
-    async with TandemServer(root, tmp_path / "state", args=FAST) as server:
-        peer = await YPeer.open(server, "demo.ipynb")
-        frame = encode_var_uint(2) + encode_var_string("save") + encode_var_uint(7) + b"\x00extra"
-        await peer.send_raw_bytes(frame)
-        await eventually(lambda: peer.closed.is_set())
-        assert peer.close_code == 1007
-        assert not any(reply.get("responseTo") == 7 for reply in peer.raw_messages)
-        again = await YPeer.open(server, "demo.ipynb")
-        assert (await again.request_save(8))["status"] == "success"
-        await again.close()
+async def test_raw_save_with_trailing_bytes_is_refused(module_server, fresh_notebook):
+    server, nb = module_server, fresh_notebook
+    peer = await YPeer.open(server, nb)
+    frame = encode_var_uint(2) + encode_var_string("save") + encode_var_uint(7) + b"\x00extra"
+    await peer.send_raw_bytes(frame)
+    await eventually(lambda: peer.closed.is_set())
+    assert peer.close_code == 1007
+    assert not any(reply.get("responseTo") == 7 for reply in peer.raw_messages)
+    again = await YPeer.open(server, nb)
+    assert (await again.request_save(8))["status"] == "success"
+    await again.close()
 
 
 async def test_document_size_limit_refuses_growth_past_it(root, tmp_path):

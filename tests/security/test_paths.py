@@ -3,19 +3,23 @@
 The attack: a grant on ``My Notebook.ipynb`` also opened ``My%20Notebook.ipynb``, and a
 grant on ``course/`` opened the root's ``course%2Fsecret.ipynb``, because paths were
 decoded again after Tornado had decoded them (and once more in the scope check).
+
+The server tests share one server on one root of such names, each with a guest of its own.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+import pytest_asyncio
 
 from tandem.access.scopes import InvalidScope, normalize_path, normalize_scope
 from tandem.paths import normalize_api_path
 from tandem.testing import TandemServer
-from tests.conftest import write_notebook
+from tests.conftest import MODULE_LOOP, write_notebook
 from tests.handlers.test_sharing import Guest, share
 
 NAMES = [
@@ -30,13 +34,29 @@ NAMES = [
 ]
 
 
-@pytest.fixture
-def root(tmp_path: Path) -> Path:
-    folder = tmp_path / "root"
+def named_root(folder: Path) -> Path:
     folder.mkdir()
     for name in NAMES:
         write_notebook(folder / name)
     return folder
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    return named_root(tmp_path / "root")
+
+
+@pytest.fixture(scope="module")
+def module_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The root ``module_server`` serves."""
+    return named_root(tmp_path_factory.mktemp("paths") / "root")
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def guest(module_server) -> AsyncIterator[Guest]:
+    client = Guest(module_server)
+    yield client
+    await client.close()
 
 
 def encodings(name: str) -> list[str]:
@@ -70,11 +90,14 @@ async def guest_file_ids(guest: Guest, name: str) -> set[str]:
     return ids
 
 
-async def test_owner_opens_each_literal_name_as_its_own_file(server):
+@MODULE_LOOP
+async def test_owner_opens_each_literal_name_as_its_own_file(module_server):
+    server = module_server
     ids = {name: await file_id(server, name) for name in NAMES}
     assert len(set(ids.values())) == len(NAMES)
 
 
+@MODULE_LOOP
 @pytest.mark.parametrize(
     "granted, forbidden",
     [
@@ -85,7 +108,10 @@ async def test_owner_opens_each_literal_name_as_its_own_file(server):
         ("100%.ipynb", "a%b.ipynb"),
     ],
 )
-async def test_a_grant_never_reaches_a_name_that_decodes_to_it(server, guest, granted, forbidden):
+async def test_a_grant_never_reaches_a_name_that_decodes_to_it(
+    module_server, guest, granted, forbidden
+):
+    server = module_server
     forbidden_id = await file_id(server, forbidden)
     invite = await share(server, path=granted, role="edit")
     await guest.join(invite["link"])
