@@ -117,7 +117,11 @@ class TandemHubIdentityProvider(TandemIdentityMixin, JupyterHubIdentityProvider)
         handler._jupyterhub_user = JupyterHubUser(model)
         return handler._jupyterhub_user
 
-    async def _in_a_shared_group(self, handler: Any, model: dict[str, Any]) -> bool:
+    async def _in_a_shared_group(
+        self, handler: Any, model: dict[str, Any], *, quiet: bool = True
+    ) -> bool:
+        """Whether the hub shares this server with a group of theirs; if the hub cannot
+        say, no (``quiet``) or the error (a re-check keeps the socket and tries again)."""
         groups = {str(g) for g in model.get("groups") or ()}
         api = getattr(handler.settings.get("tandem"), "hub_api", None)
         if model.get("kind", "user") != "user" or not groups or api is None:
@@ -125,6 +129,8 @@ class TandemHubIdentityProvider(TandemIdentityMixin, JupyterHubIdentityProvider)
         try:
             return bool(groups & await api.shared_groups())
         except HubAPIError as exc:
+            if not quiet:
+                raise
             self.log.warning("Tandem cannot check the hub's group shares: %s", exc)
             return False
 
@@ -149,7 +155,7 @@ class TandemHubIdentityProvider(TandemIdentityMixin, JupyterHubIdentityProvider)
             model = await hub_auth.user_for_token(token, use_cache=False, sync=False)
             allowed = bool(model) and bool(hub_auth.check_scopes(hub_auth.access_scopes, model))
             if model and not allowed and through_group:
-                allowed = await self._in_a_shared_group(handler, model)
+                allowed = await self._in_a_shared_group(handler, model, quiet=False)
             if not allowed:
                 hub_auth.cache.pop(cache_key, None)
             return allowed
