@@ -12,7 +12,7 @@ CHROMIUM ?= /usr/bin/chromium
 # Jupyter refuses to run as root unless told to; CI and these machines run as root.
 ROOT_FLAG := $(shell [ "$$(id -u)" = "0" ] && echo --ServerApp.allow_root=True)
 
-.PHONY: setup web labextension browser run check test bench clean
+.PHONY: setup web labextension browser run check test test-hub55 bench clean
 
 setup: $(VENV)/.installed $(NODE_DIR)/node_modules/.installed $(HUB_NODE_DIR)/node_modules/.installed web labextension
 
@@ -68,9 +68,24 @@ test: setup browser check
 	cd $(WEB_DIR) && npm test --silent
 	$(BIN)/python -m pytest --durations=15
 
+# Opt-in, not part of `make test`: the hub tests (tests/hub/) on JupyterHub 5.5 too, from
+# a second venv (the hub harness runs the hub and single-user binaries of the venv whose
+# Python runs pytest). `make test` runs them on the JupyterHub of .venv (6.x).
+HUB55_VENV := .venv-hub55
+HUB55_JUPYTERHUB ?= jupyterhub==5.5.4
+$(HUB55_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(HUB55_VENV)
+	$(HUB55_VENV)/bin/python -m pip install --quiet -e ".[test,lab]" "$(HUB55_JUPYTERHUB)"
+	touch $@
+
+test-hub55: setup $(HUB55_VENV)/.installed
+	mkdir -p $(HUB55_VENV)/share/jupyter/labextensions/@jupyter-tandem/
+	ln -sfn $(abspath tandem/labextension) $(HUB55_VENV)/share/jupyter/labextensions/@jupyter-tandem/labextension
+	$(HUB55_VENV)/bin/python -m pytest tests/hub -q
+
 bench: setup
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) $(NODE_DIR)/node_modules $(HUB_NODE_DIR)/node_modules $(WEB_DIR)/node_modules tandem/static \
+	rm -rf $(VENV) $(HUB55_VENV) $(NODE_DIR)/node_modules $(HUB_NODE_DIR)/node_modules $(WEB_DIR)/node_modules tandem/static \
 		$(LAB_DIR)/node_modules $(LAB_DIR)/lib $(LAB_DIR)/tsconfig.tsbuildinfo tandem/labextension

@@ -7,6 +7,7 @@ import { Widget } from '@lumino/widgets';
 import { api, covers, type Grant, isLive } from './api';
 import { h, relative, replace } from './dom';
 import { Follower } from './follow';
+import { granteeName } from './grantee';
 import { type AwarenessLike, cellIndexOf, type NotebookLike } from './notebook';
 
 const GRANTS_POLL_MS = 2000;
@@ -186,20 +187,20 @@ export class PeoplePanel extends Widget {
     const seen = grant.last_seen ? `seen ${relative(grant.last_seen)}` : 'not seen yet';
     const scope = grant.scope_is_folder ? `folder ${grant.scope_path || '(root)'}` : grant.scope_path;
     return h('li', { class: 'tandem-People-grant', 'data-grant': grant.id },
-      h('span', { class: 'tandem-People-name' }, grant.display_name),
+      h('span', { class: 'tandem-People-name' }, granteeName(grant)),
       h('span', { class: 'tandem-muted' }, ` ${grant.role} · ${scope} · ${seen} · ends ${relative(grant.expires_at)}`),
       this.revokeButton(grant));
   }
 
   private revokeButton(grant: Grant): HTMLElement {
-    const button = h('button', { class: 'jp-mod-styled jp-mod-warn tandem-People-revoke', type: 'button', 'aria-label': `Revoke ${grant.display_name}` }, 'Revoke') as HTMLButtonElement;
+    const button = h('button', { class: 'jp-mod-styled jp-mod-warn tandem-People-revoke', type: 'button', 'aria-label': `Revoke ${granteeName(grant)}` }, 'Revoke') as HTMLButtonElement;
     button.addEventListener('click', async () => {
       button.disabled = true;
       try {
         await api.revokeGrant(grant.id);
-        this.say(`${grant.display_name} was removed: their access ended now.`);
+        this.say(`${granteeName(grant)} was removed: their access ended now.`);
       } catch (error) {
-        this.say(`Could not revoke ${grant.display_name}: ${(error as Error).message}`, true);
+        this.say(`Could not revoke ${granteeName(grant)}: ${(error as Error).message}`, true);
       }
       await this.refreshGrants();
     });
@@ -211,16 +212,16 @@ export class PeoplePanel extends Widget {
       (event.currentTarget as HTMLButtonElement).disabled = true;
       try {
         await api.decide(grant.id, decision);
-        this.say(decision === 'admit' ? `${grant.display_name} was let in.` : `${grant.display_name} was refused.`);
+        this.say(decision === 'admit' ? `${granteeName(grant)} was let in.` : `${granteeName(grant)} was refused.`);
       } catch (error) {
-        this.say(`Could not ${decision} ${grant.display_name}: ${(error as Error).message}`, true);
+        this.say(`Could not ${decision} ${granteeName(grant)}: ${(error as Error).message}`, true);
       }
       await this.refreshGrants();
     };
     return h('li', { class: 'tandem-People-request', 'data-grant': grant.id },
-      h('span', { class: 'tandem-People-name' }, grant.display_name),
+      h('span', { class: 'tandem-People-name' }, granteeName(grant)),
       h('span', { class: 'tandem-muted' }, ` wants to ${grant.role} · asked ${relative(grant.created_at)}`),
-      h('button', { class: 'jp-mod-styled jp-mod-accept', type: 'button', onclick: decide('admit'), 'aria-label': `Admit ${grant.display_name}` }, 'Admit'),
-      h('button', { class: 'jp-mod-styled', type: 'button', onclick: decide('refuse'), 'aria-label': `Refuse ${grant.display_name}` }, 'Refuse'));
+      h('button', { class: 'jp-mod-styled jp-mod-accept', type: 'button', onclick: decide('admit'), 'aria-label': `Admit ${granteeName(grant)}` }, 'Admit'),
+      h('button', { class: 'jp-mod-styled', type: 'button', onclick: decide('refuse'), 'aria-label': `Refuse ${granteeName(grant)}` }, 'Refuse'));
   }
 }

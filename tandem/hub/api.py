@@ -91,3 +91,13 @@ class HubAPI:
             raise MissingScope("this server's hub token lacks shares!server")
         if status != 200:
             raise HubAPIError(f"the hub answered {status} to removing the share")
+
+    async def shared_groups(self) -> frozenset[str]:
+        """The hub groups this server is shared with (hub shares, as the hub holds them)."""
+        status, body = await self._call("GET", self._share_path())
+        if status == 403:
+            raise MissingScope("this server's hub token lacks shares!server")
+        if status != 200 or not isinstance(body, dict):
+            raise HubAPIError(f"the hub answered {status} to listing the shares")
+        groups = (item.get("group") or {} for item in body.get("items") or ())
+        return frozenset(str(group["name"]) for group in groups if group.get("name"))

@@ -6,6 +6,13 @@
   principal of their own (``hub:<name>``, with their hub groups) who gets only what a
   Tandem grant gives them, exactly as a link guest.
 - Without a hub login, a Tandem guest cookie makes a **link guest**.
+
+JupyterHub (5.5, 6.1) leaves a *group's* hub share out of the scopes of its members'
+tokens (a user's own shares are counted, the groups' are not), so the hub's check here
+turns a member away although the hub let them log in to this server. Tandem admits such
+a member itself: only with the token the hub's OAuth gave this server (the login cookie,
+never a token in a header or URL), and only while the hub holds a share of this server
+for one of their groups (asked of the hub each time, with the server's own token).
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jupyter_server.auth.identity import User
-from jupyterhub.singleuser.extension import JupyterHubIdentityProvider
+from jupyterhub.singleuser.extension import JupyterHubIdentityProvider, JupyterHubUser
 
 from ..access import Principal, PrincipalKind
 from ..auth import (
@@ -30,6 +37,7 @@ from ..auth import (
     principal_of,
 )
 from ..identity import colour_for
+from .api import HubAPIError
 
 __all__ = ["HubUser", "TandemHubIdentityProvider", "hub_principal", "is_owner_model"]
 
@@ -87,6 +95,8 @@ class TandemHubIdentityProvider(TandemIdentityMixin, JupyterHubIdentityProvider)
     async def _identify(self, handler: Any) -> User | None:
         user = await super().get_user(handler)
         if user is None:
+            user = await self._through_a_group_share(handler)
+        if user is None:
             return await guest_user(handler)
         if isinstance(user, GrantedUser):
             return user
@@ -94,6 +104,35 @@ class TandemHubIdentityProvider(TandemIdentityMixin, JupyterHubIdentityProvider)
         if is_owner_model(model, self.owner):
             return user
         return await self.hub_user(handler, user, model)
+
+    async def _through_a_group_share(self, handler: Any) -> User | None:
+        """A member of a group this server is shared with, whom the hub's check refused
+        only because the hub leaves group shares out of tokens (see the module doc)."""
+        model = getattr(handler, "_cached_hub_user", None)
+        if not model or getattr(handler, "_token_authenticated", False):
+            return None  # no hub login, or a token from a header or URL: no exception
+        if not await self._in_a_shared_group(handler, model):
+            return None
+        handler.__dict__.pop("redirect", None)  # the hub's "403 on redirect" patch
+        handler._jupyterhub_user = JupyterHubUser(model)
+        return handler._jupyterhub_user
+
+    async def _in_a_shared_group(
+        self, handler: Any, model: dict[str, Any], *, quiet: bool = True
+    ) -> bool:
+        """Whether the hub shares this server with a group of theirs; if the hub cannot
+        say, no (``quiet``) or the error (a re-check keeps the socket and tries again)."""
+        groups = {str(g) for g in model.get("groups") or ()}
+        api = getattr(handler.settings.get("tandem"), "hub_api", None)
+        if model.get("kind", "user") != "user" or not groups or api is None:
+            return False
+        try:
+            return bool(groups & await api.shared_groups())
+        except HubAPIError as exc:
+            if not quiet:
+                raise
+            self.log.warning("Tandem cannot check the hub's group shares: %s", exc)
+            return False
 
     def revalidator(self, handler: Any) -> Callable[[], Awaitable[bool]] | None:
         """Asks the hub, bypassing its cache, whether the token behind this connection
@@ -106,6 +145,7 @@ class TandemHubIdentityProvider(TandemIdentityMixin, JupyterHubIdentityProvider)
         if not token:
             return None
         hub_auth = self.hub_auth
+        through_group = not getattr(handler, "_token_authenticated", False)
         # HubAuth's cache entry for this login (as ``user_for_token`` keys it): dropped
         # when the hub says no, so the person's HTTP requests stop too, not in 300 s.
         digest = hashlib.sha256(token.encode("utf8", "replace")).hexdigest()
@@ -114,6 +154,8 @@ class TandemHubIdentityProvider(TandemIdentityMixin, JupyterHubIdentityProvider)
         async def still_allowed() -> bool:
             model = await hub_auth.user_for_token(token, use_cache=False, sync=False)
             allowed = bool(model) and bool(hub_auth.check_scopes(hub_auth.access_scopes, model))
+            if model and not allowed and through_group:
+                allowed = await self._in_a_shared_group(handler, model, quiet=False)
             if not allowed:
                 hub_auth.cache.pop(cache_key, None)
             return allowed

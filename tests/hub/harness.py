@@ -88,7 +88,8 @@ class Hub:
     def write_config(self) -> Path:
         self.state.mkdir(parents=True, exist_ok=True)
         self.homes.mkdir(parents=True, exist_ok=True)
-        args = ["--ServerApp.log_level=INFO"]
+        # window.jupyterapp, for the tests to open JupyterLab's panels by command.
+        args = ["--ServerApp.log_level=INFO", "--LabApp.expose_app_in_browser=True"]
         if os.getuid() == 0:
             args.append("--allow-root")  # CI runs as root; Jupyter refuses it otherwise
         config = CONFIG.format(

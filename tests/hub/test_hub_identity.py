@@ -185,9 +185,8 @@ async def test_sharing_with_a_hub_group_reaches_its_members(hub: Hub):
         headers=alice.xsrf_headers("alice"),
     )
     assert unknown.status_code == 400 and "no hub user" in unknown.text
-    # JupyterHub 6.1 leaves group shares out of OAuth tokens' scopes ("discarding scopes
-    # ... not present in roles of owner"): the hub lets carol in through a user share.
-    await hub.share("alice", "carol")
+    # Through the group share alone (JupyterHub leaves it out of carol's token's scopes:
+    # Tandem admits her with the hub's login cookie while the hub holds the share).
     carol = await logged_in(hub, "carol")
     assert (await carol.get(f"{ALICE}/tandem/notebook/demo.ipynb")).status_code == 200
     owner = await room_peer(alice, "alice", "demo.ipynb")
@@ -199,6 +198,28 @@ async def test_sharing_with_a_hub_group_reaches_its_members(hub: Hub):
     await eventually(lambda: str(peer.notebook.ycells[0]["source"]).endswith("(alice)"))
     assert "carol only views" not in str(owner.notebook.ycells[1]["source"])
     await refused_everything_but_the_grant(carol)
+
+    # Her socket outlives the server's re-checks with the hub (each one makes the hub
+    # log that it left the group share out of her token).
+    def discarded() -> int:
+        log = hub.log_path.read_text(encoding="utf-8", errors="replace")
+        return log.count("not present in roles of owner <User(carol")
+
+    seen = discarded()
+    await eventually(lambda: discarded() >= seen + 2, timeout=30)
+    assert not peer.closed.is_set()
+    # Only the hub's login cookie gets the exception: carol's own API token, in a header,
+    # does not (the hub did not scope it to alice's server), nor does erin, not in ta.
+    token = (await hub.api("POST", "/users/carol/tokens", {"scopes": ["inherit"]})).json()
+    async with httpx.AsyncClient(base_url=hub.url) as client:
+        by_token = await client.get(
+            f"{ALICE}/tandem/notebook/demo.ipynb",
+            headers={"Authorization": f"token {token['token']}"},
+        )
+    assert by_token.status_code == 403
+    await hub.add_user("erin")
+    erin = await logged_in(hub, "erin")
+    assert (await erin.get(f"{ALICE}/tandem/notebook/demo.ipynb")).status_code == 403
     response = await alice.http.delete(
         f"{ALICE}/tandem/api/grants/{grant['id']}", headers=alice.xsrf_headers("alice")
     )
@@ -211,9 +232,9 @@ async def test_sharing_with_a_hub_group_reaches_its_members(hub: Hub):
         assert not any((s.get("group") or {}).get("name") == "ta" for s in shares["items"])
 
     await eventually(hub_share_removed, timeout=10)
-    await hub.unshare("alice", "carol")
+    assert (await carol.get(f"{ALICE}/tandem/notebook/demo.ipynb")).status_code == 403
     await owner.close()
-    for browser in (alice, carol):
+    for browser in (alice, carol, erin):
         await browser.close()
 
 

@@ -217,8 +217,31 @@ async def test_alice_shares_from_jupyterlab_with_a_group_and_a_user(hub: Hub):
         item = body.locator(f'li[data-hub-grant="{grant["id"]}"]')
         await item.wait_for()
         assert "group students" in (await item.text_content() or "")
+        await alice.locator(".jp-Dialog .jp-mod-accept", has_text="Done").click()
+        await body.wait_for(state="detached")
 
-        # Revoke from the dialog's list.
+        # bob, shared with too, edits it in Tandem's editor: JupyterLab's People panel
+        # names both grants as Tandem's pages do, its collaborators panel shows him.
+        shared = await share_with(api, "bob")
+        bob = await chromium_page(chromium, hub, "bob")
+        await open_through_oauth(bob, f"{hub.url}{ALICE}/tandem/notebook/demo.ipynb")
+        await editor_online(bob)
+        await alice.evaluate("() => window.jupyterapp.commands.execute('tandem:people')")
+        people = alice.locator("#tandem-people")
+        for words in ("bob (hub user)", "group students"):
+            await people.locator(".tandem-People-grant", has_text=words).wait_for()
+        await alice.evaluate("() => window.jupyterapp.shell.activateById('jp-collaboration-panel')")
+        collaborator = alice.locator(".jp-CollaboratorsList .jp-Collaborator").filter(
+            has_text="bob"
+        )
+        await collaborator.wait_for(timeout=20_000)
+        await revoke(api, shared["grant"]["id"])
+        await collaborator.wait_for(state="detached", timeout=20_000)
+
+        # Revoke the group from the dialog's list.
+        await alice.click("#tandem-share-button")
+        item = body.locator(f'li[data-hub-grant="{grant["id"]}"]')
+        await item.wait_for()
         await item.locator("button", has_text="Revoke").click()
         await item.wait_for(state="detached")
         assert [g for g in await hub_grants(api) if g["name"] == "students"] == []

@@ -73,10 +73,5 @@ export function invitationStatus(
   return "active";
 }
 
-/** Who a grant is for, in words: a link guest's name, "bob (hub user)", "group ta". */
-export function granteeName(grant: { guest_session_id: string; display_name: string }): string {
-  const id = grant.guest_session_id;
-  if (id.startsWith("hub:")) return `${id.slice(4)} (hub user)`;
-  if (id.startsWith("hub-group:")) return `group ${id.slice(10)}`;
-  return grant.display_name;
-}
+/** Who a grant is for, in words: one definition for this app and the JupyterLab extension. */
+export { granteeName } from "../../../labextension/src/grantee";
