@@ -127,9 +127,12 @@ class DocumentFile:
             raise self._translate(exc, path) from exc
         return FileSnapshot(None, None, model.get("last_modified"))
 
-    async def write(self, content: Any, expected_version: Any = None) -> FileSnapshot:
+    async def write(
+        self, content: Any, expected_version: Any = None, data: bytes | None = None
+    ) -> FileSnapshot:
         """Write ``content``; with ``expected_version``, raise :class:`FileChanged` instead
-        of overwriting a file someone else changed in the meantime."""
+        of overwriting a file someone else changed in the meantime. ``data``, when given,
+        is ``content`` already serialized (a local file then gets exactly these bytes)."""
         path = self.path
         os_path = self._os_path(path)
         try:
@@ -140,7 +143,8 @@ class DocumentFile:
                 await ensure_async(self._cm.save(model, path))
                 saved = await ensure_async(self._cm.get(path, content=False, require_hash=True))
                 return FileSnapshot(None, saved.get("hash"), saved.get("last_modified"))
-            data = self._serialize(content)
+            if data is None:
+                data = self._serialize(content)
             version = await asyncio.to_thread(write_atomically, os_path, data, expected_version)
         except (FileChanged, FileReadOnly):
             raise

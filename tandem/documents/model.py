@@ -148,16 +148,29 @@ def _validate(nb: dict[str, Any], minor: int) -> None:
     """nbformat's schema, checked per cell against its own type's definition (the
     schema's ``oneOf`` tries every definition for every cell; the types exclude each
     other, so this is exact and several times cheaper)."""
-    get_validator(4, minor).validate({**nb, "cells": []})
-    validators = _cell_validators(minor)
+    validate_top_level(nb, minor)
     for index, cell in enumerate(nb["cells"]):
-        validate = validators.get(str(cell.get("cell_type"))) if isinstance(cell, dict) else None
-        if validate is None:
-            raise ValueError(f"cell {index} has no known cell_type")
         try:
-            validate(cell)
-        except fastjsonschema.JsonSchemaException as exc:
-            raise ValueError(f"cell {index} is not valid: {exc}") from exc
+            validate_cell(cell, minor)
+        except ValueError as exc:
+            raise ValueError(f"cell {index} {exc}") from exc
+
+
+def validate_top_level(nb: dict[str, Any], minor: int) -> None:
+    """nbformat's schema for everything but the cells."""
+    get_validator(4, minor).validate({**nb, "cells": []})
+
+
+def validate_cell(cell: Any, minor: int) -> None:
+    """One cell against its type's definition in nbformat's schema (``ValueError``)."""
+    validators = _cell_validators(minor)
+    validate = validators.get(str(cell.get("cell_type"))) if isinstance(cell, dict) else None
+    if validate is None:
+        raise ValueError("has no known cell_type")
+    try:
+        validate(cell)
+    except fastjsonschema.JsonSchemaException as exc:
+        raise ValueError(f"is not valid: {exc}") from exc
 
 
 def _text(value: Any) -> str:
@@ -180,27 +193,37 @@ def _normalize(value: Any) -> Any:
 def content_fingerprint(kind: DocumentKind, content: Any) -> str:
     """A stable digest of a document's content, equal for equal notebooks/texts."""
     if kind == "text":
-        data = content
-    else:
-        cells = []
-        for cell in content.get("cells", []):
-            cell = dict(cell)
-            cell.setdefault("metadata", {})
-            if cell.get("cell_type") == "code":
-                cell.setdefault("outputs", [])
-                cell.setdefault("execution_count", None)
-            if not cell.get("attachments"):
-                cell.pop("attachments", None)
-            cells.append(cell)
-        data = json.dumps(
-            _normalize(
-                {
-                    "cells": cells,
-                    "metadata": content.get("metadata", {}),
-                    "nbformat": content.get("nbformat"),
-                    "nbformat_minor": content.get("nbformat_minor"),
-                }
-            ),
-            sort_keys=True,
-        )
+        return hashlib.sha256(content.encode("utf-8")).hexdigest()
+    cells = [fingerprint_cell_text(cell) for cell in content.get("cells", [])]
+    return fingerprint_from_parts(cells, content)
+
+
+def fingerprint_cell_text(cell: dict[str, Any]) -> str:
+    """One cell's part of a notebook's :func:`content_fingerprint`."""
+    cell = dict(cell)
+    cell.setdefault("metadata", {})
+    if cell.get("cell_type") == "code":
+        cell.setdefault("outputs", [])
+        cell.setdefault("execution_count", None)
+    if not cell.get("attachments"):
+        cell.pop("attachments", None)
+    return json.dumps(_normalize(cell), sort_keys=True)
+
+
+def fingerprint_from_parts(cells: list[str], content: dict[str, Any]) -> str:
+    """The digest of ``{"cells", "metadata", "nbformat", "nbformat_minor"}`` as
+    ``json.dumps(..., sort_keys=True)`` writes it, from each cell's text."""
+    data = "".join(
+        [
+            '{"cells": [',
+            ", ".join(cells),
+            '], "metadata": ',
+            json.dumps(_normalize(content.get("metadata", {})), sort_keys=True),
+            ', "nbformat": ',
+            json.dumps(_normalize(content.get("nbformat"))),
+            ', "nbformat_minor": ',
+            json.dumps(_normalize(content.get("nbformat_minor"))),
+            "}",
+        ]
+    )
     return hashlib.sha256(data.encode("utf-8")).hexdigest()

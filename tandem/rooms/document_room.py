@@ -10,12 +10,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from jupyter_ydoc import YNotebook
 from pycrdt import Doc
 
 from .. import faults
 from ..documents.files import DocumentFile, FileChanged, FileGone, FileReadOnly
 from ..documents.merge import file_change_update
 from ..documents.model import DocumentKind, content_fingerprint, new_document, repair_notebook
+from ..documents.notebook_file import NotebookFileCache
 from ..protocol import ProtocolError, Reader, encode_raw_json
 from ..store import DocumentStore
 from .room import Peer, Room
@@ -58,6 +60,7 @@ class DocumentRoom(Room):
         self.epoch = ""
         self._base_update = b""
         self._synced_fingerprint: str | None = None
+        self._file_cache: NotebookFileCache | None = None
         self._file_version: Any = None
         self._path: str | None = None
         self._tail: asyncio.Future[None] | None = None
@@ -240,9 +243,8 @@ class DocumentRoom(Room):
                 if self._dirty_since is None:
                     return "skipped"
                 seq = self._edit_seq
-                content = self._content_for_file()
+                content, data, fingerprint = self._file_for_save()
                 base = self.doc.get_update()
-                fingerprint = content_fingerprint(self.kind, content)
                 # Record what is about to be written before writing it: after a crash,
                 # the file then always matches one recorded (fingerprint, base) pair.
                 previous = (self._synced_fingerprint, self._base_update)
@@ -252,7 +254,7 @@ class DocumentRoom(Room):
                 if self.failed:
                     return "failed"
                 await faults.hold_file_write()
-                saved = await self.file.write(content, self._file_version)
+                saved = await self.file.write(content, self._file_version, data)
             except FileChanged:
                 # Someone wrote the file while we prepared ours: merge theirs, save again.
                 self.log.info("%s changed while saving; merging first", self._path)
@@ -304,6 +306,24 @@ class DocumentRoom(Room):
                 hook(self)
             except Exception:  # a listener never fails a save
                 self.log.exception("on_saved listener failed for %s", self._path)
+
+    def _file_for_save(self) -> tuple[Any, bytes | None, str]:
+        """The content to write, its bytes (None: the file serializes it) and its
+        fingerprint. Notebooks reuse what is unchanged since the last save."""
+        if self.kind != "notebook":
+            content = self.document.get()
+            return content, None, content_fingerprint(self.kind, content)
+        document = self.document
+        assert isinstance(document, YNotebook)
+        cache = self._file_cache
+        if cache is None or cache.document is not document:
+            if cache is not None:
+                cache.close()
+            cache = self._file_cache = NotebookFileCache(document, self.log)
+        built = cache.build()
+        if built.errors:
+            self.log.error("Notebook JSON is invalid: %s", "; ".join(built.errors))
+        return built.content, built.data, built.fingerprint
 
     def _content_for_file(self) -> Any:
         content = self.document.get()
