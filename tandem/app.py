@@ -36,10 +36,10 @@ from .handlers.sharing import (
     InvitationsHandler,
 )
 from .hub import handlers as hub_handlers
-from .rooms import GLOBAL_AWARENESS, DocumentRoom, GuestPresence, Room, RoomManager, RoomSettings
+from .rooms import DocumentRoom, Room, RoomManager, RoomSettings
 from .rooms.awareness import AwarenessLimits, PresencePolicy, PresenceSettings
 from .rooms.guard import OutputGuard
-from .rooms.lobby import RENEW_EVERY
+from .rooms.lobby import GLOBAL_AWARENESS, RENEW_EVERY, GuestPresence
 from .rooms.room import WriteLimits
 from .store import SQLiteStore
 from .ydoc_shim import YDocShim

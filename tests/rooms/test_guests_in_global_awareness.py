@@ -231,7 +231,8 @@ class _Peer:
 async def test_a_socket_closed_before_its_join_was_registered_is_dropped_at_renewal() -> None:
     """In process: a join whose socket is no longer in its room (it closed while joining,
     so its close was never reported) is not published, and is forgotten at renewal."""
-    from tandem.rooms import GLOBAL_AWARENESS, GuestPresence, Room, RoomManager
+    from tandem.rooms import Room, RoomManager
+    from tandem.rooms.lobby import GLOBAL_AWARENESS, GuestPresence
 
     async def factory(room_id: str) -> Room:
         return Room(room_id)
