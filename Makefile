@@ -9,6 +9,9 @@ LAB_DIR := labextension
 # The venv's JupyterLab finds the extension here (a link to the build in tandem/labextension).
 LAB_LINK := $(VENV)/share/jupyter/labextensions/@jupyter-tandem/labextension
 CHROMIUM ?= /usr/bin/chromium
+# pytest-xdist workers for `make test`: 0 runs every test in one process (the default, and
+# the way to debug); `make test TEST_WORKERS=2` runs whole modules in two processes.
+TEST_WORKERS ?= 0
 # Jupyter refuses to run as root unless told to; CI and these machines run as root.
 ROOT_FLAG := $(shell [ "$$(id -u)" = "0" ] && echo --ServerApp.allow_root=True)
 
@@ -66,7 +69,7 @@ check: $(VENV)/.installed $(WEB_DIR)/node_modules/.installed
 
 test: setup browser check
 	cd $(WEB_DIR) && npm test --silent
-	$(BIN)/python -m pytest --durations=15
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=15
 
 # Opt-in, not part of `make test`: the hub tests (tests/hub/) on JupyterHub 5.5 too, from
 # a second venv (the hub harness runs the hub and single-user binaries of the venv whose

@@ -63,10 +63,32 @@ def without_repeats(args: list[str]) -> list[str]:
     return result
 
 
+# Test servers listen below the kernel's ephemeral range (32768-60999 on Linux), where
+# kernels and outgoing connections never take a port, each pytest-xdist worker in a
+# slice of its own: a port found free here cannot be taken meanwhile by another worker.
+PORT_BASE, PORT_SLICE = 20000, 1500
+
+
+def port_range() -> range:
+    """The ports this process may hand out: a slice per pytest-xdist worker
+    (``PYTEST_XDIST_WORKER`` is ``gw0``, ``gw1``, ...), the first one otherwise."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    index = int(worker) if worker.isdigit() else 0
+    start = PORT_BASE + (index % 8) * PORT_SLICE
+    return range(start, start + PORT_SLICE)
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port nothing listens on now, from this process's ``port_range()``."""
+    ports = port_range()
+    for port in random.sample(ports, len(ports)):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {ports.start}-{ports.stop - 1}")
 
 
 class TandemServer:
@@ -93,6 +115,7 @@ class TandemServer:
         self.command = command or [sys.executable, "-m", "tandem"]
         self.extra_env = env or {}
         self.port = port or free_port()
+        self._port_chosen = port is None
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = self.state_dir / "server.log"
 
@@ -109,6 +132,18 @@ class TandemServer:
         return {"Authorization": f"token {self.token}"}
 
     async def start(self, timeout: float = 60.0) -> None:
+        """Start the server and wait until it answers on its port. The server may not
+        move to another port (``port_retries=0``); when the port it was given is taken
+        meanwhile, a port chosen here is replaced and the server started again."""
+        deadline = time.monotonic() + timeout
+        for _ in range(5):
+            if await self._start_once(deadline):
+                return
+            self.port = free_port()
+        raise RuntimeError(f"server found its port taken five times:\n{self.log_tail()}")
+
+    async def _start_once(self, deadline: float) -> bool:
+        """Launch the server; True once it answers, False if its port was taken."""
         for sub in ("data", "runtime", "config"):
             (self.state_dir / sub).mkdir(parents=True, exist_ok=True)
         env = {
@@ -130,19 +165,49 @@ class TandemServer:
             "--ServerApp.port_retries=0",
             *self.args,
         ]
+        log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
         log.close()
-        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                self.process = None
+                if self._port_chosen and self._port_taken(log_start):
+                    return False
                 raise RuntimeError(f"server exited early:\n{self.log_tail()}")
             try:
                 await asyncio.to_thread(self.request, "GET", "/api/status")
-                return
             except (urllib.error.URLError, ConnectionError, OSError):
                 await asyncio.sleep(0.1)
+                continue
+            # Whoever answered may be another process on a port taken meanwhile (ours
+            # then exits): only our own process listening on it counts.
+            if self._listens(self.process.pid):
+                return True
+            await asyncio.sleep(0.1)
         raise TimeoutError(f"server did not start:\n{self.log_tail()}")
+
+    def _port_taken(self, log_start: int) -> bool:
+        with open(self.log_path, "rb") as log:
+            log.seek(log_start)
+            return b"is already in use" in log.read()
+
+    def _listens(self, pid: int) -> bool:
+        """Whether process ``pid`` (or a child of it) listens on this server's port."""
+        try:
+            import psutil
+        except ImportError:  # without psutil (a plain install), trust the answer
+            return True
+        try:
+            parent = psutil.Process(pid)
+            for proc in (parent, *parent.children(recursive=True)):
+                connections = getattr(proc, "net_connections", None) or proc.connections
+                for conn in connections(kind="tcp"):
+                    if conn.status == psutil.CONN_LISTEN and conn.laddr.port == self.port:
+                        return True
+        except psutil.Error:
+            return False
+        return False
 
     def log_tail(self, lines: int = 60) -> str:
         try:

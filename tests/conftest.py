@@ -13,6 +13,7 @@ defer_iri_parsers()  # as the ``tandem`` command does (before nbformat imports j
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
@@ -23,6 +24,27 @@ from tandem.testing import TandemServer
 
 MODULE_LOOP = pytest.mark.asyncio(loop_scope="module")
 """Mark for modules whose tests share ``module_server``: they run in its event loop."""
+
+SHARED_PACKAGES = ("tests/browser/",)
+"""Packages whose modules share a package-scoped fixture (the browser tests' Chromium, in
+the package's event loop): under pytest-xdist all their modules run on one worker."""
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under ``pytest -n 2 --dist loadfile`` (``make test``) each worker takes whole
+    modules, where their module-scoped servers live, and a shared package whole.
+    (xdist's own ``loadgroup`` marks are ignored by pytest 9, which keeps node ids
+    elsewhere than xdist sets the group.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return next((p for p in SHARED_PACKAGES if path.startswith(p)), path)
+
+    return ModuleScheduling(config, log)
+
 
 FAST = [
     "--TandemApp.save_delay=0.1",

@@ -5,26 +5,11 @@ newer one: the page said "Denied" in the filter and listed links created."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest_asyncio
-
 from tandem.testing import TandemServer
-from tests.browser.conftest import launched_chromium
 from tests.browser.test_owner import Watch, owner_page
-from tests.conftest import MODULE_LOOP
 from tests.handlers.test_sharing import share
-
-pytestmark = MODULE_LOOP
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def chromium() -> AsyncIterator[Any]:
-    """One Chromium for the module, in the module's event loop."""
-    async with launched_chromium() as launched:
-        yield launched
-
 
 # Every event count the results show, in order (the page replaces the results each time).
 RECORD_COUNTS = """() => {
@@ -38,9 +23,9 @@ RECORD_COUNTS = """() => {
 
 
 async def test_a_late_answer_to_an_older_filter_does_not_replace_the_newer(
-    module_server: TandemServer, chromium: Any
+    module_server: TandemServer, browser: Any
 ) -> None:
-    server, browser = module_server, chromium
+    server = module_server
     await share(server, role="edit")
     await share(server, "notes.md", role="view")
     watch = Watch(server.http_url)

@@ -7,13 +7,9 @@ sent; what it had sent is not duplicated."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest_asyncio
-
 from tandem.testing import TandemServer
-from tests.browser.conftest import launched_chromium
 from tests.browser.test_editor import (
     cell_text,
     edit_cell,
@@ -22,25 +18,15 @@ from tests.browser.test_editor import (
     server_sources,
     wait_online,
 )
-from tests.conftest import MODULE_LOOP
 from tests.eventually import eventually
 from tests.handlers.test_sharing import share
 
-pytestmark = MODULE_LOOP
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def chromium() -> AsyncIterator[Any]:
-    """One Chromium for the module, in the module's event loop."""
-    async with launched_chromium() as launched:
-        yield launched
-
 
 async def test_the_first_tab_keeps_editing_after_the_guest_joins_again_in_another(
-    module_server: TandemServer, chromium: Any, fresh_notebook: str
+    module_server: TandemServer, browser: Any, fresh_notebook: str
 ) -> None:
     server, path = module_server, fresh_notebook
-    first, _ = await open_guest(chromium, server, role="edit", name="Grace Hopper", path=path)
+    first, _ = await open_guest(browser, server, role="edit", name="Grace Hopper", path=path)
     dialogs: list[str] = []
     first.on("dialog", lambda dialog: dialogs.append(dialog.type))
     original = (await server_sources(server, path))[1]

@@ -1,0 +1,80 @@
+"""The test harness's ports: two pytest-xdist workers never share one, and a server
+whose port was taken meanwhile never lets a test talk to whoever took it."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from tandem.testing import TandemServer, free_port, port_range
+
+
+def test_each_worker_has_its_own_ports_below_the_ephemeral_range(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    slices = []
+    for worker in ("gw0", "gw1", "gw2"):
+        monkeypatch.setenv("PYTEST_XDIST_WORKER", worker)
+        ports = port_range()
+        assert free_port() in ports
+        slices.append(set(ports))
+    assert not slices[0] & slices[1] and not slices[1] & slices[2]
+    ephemeral_start = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    assert max(max(s) for s in slices) < ephemeral_start
+
+
+class Impostor(http.server.BaseHTTPRequestHandler):
+    """Answers every request with 200, as a server of another worker would."""
+
+    def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
+        body = b'{"impostor": true}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def impostor_on(port: int) -> Iterator[None]:
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), Impostor)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+async def test_a_taken_port_is_replaced_and_the_other_listener_never_answers(
+    root: Path, tmp_path: Path
+) -> None:
+    server = TandemServer(root, tmp_path / "state")
+    taken = server.port
+    with impostor_on(taken):
+        await server.start()
+        try:
+            assert server.port != taken
+            status, body = await server.arequest("GET", "/api/status")
+            assert status == 200 and "impostor" not in body
+            assert "is already in use" in server.log_path.read_text()
+        finally:
+            await server.stop()
+
+
+async def test_a_port_given_by_the_caller_is_never_replaced(root: Path, tmp_path: Path) -> None:
+    port = free_port()
+    server = TandemServer(root, tmp_path / "state", port=port)
+    with impostor_on(port):
+        with pytest.raises(RuntimeError, match="exited early"):
+            await server.start(timeout=60)
+    assert server.port == port
