@@ -9,9 +9,9 @@ LAB_DIR := labextension
 # The venv's JupyterLab finds the extension here (a link to the build in tandem/labextension).
 LAB_LINK := $(VENV)/share/jupyter/labextensions/@jupyter-tandem/labextension
 CHROMIUM ?= /usr/bin/chromium
-# pytest-xdist workers for `make test`: 0 runs every test in one process (the default, and
-# the way to debug); `make test TEST_WORKERS=2` runs whole modules in two processes.
-TEST_WORKERS ?= 0
+# pytest-xdist workers for `make test`: 2 (the default) runs whole modules in two
+# processes; `make test TEST_WORKERS=0` runs every test in one process, the way to debug.
+TEST_WORKERS ?= 2
 # Jupyter refuses to run as root unless told to; CI and these machines run as root.
 ROOT_FLAG := $(shell [ "$$(id -u)" = "0" ] && echo --ServerApp.allow_root=True)
 
