@@ -176,13 +176,21 @@ async def test_scripts_in_markdown_and_outputs_never_run_in_tandems_origin(
     frames = page.locator("iframe.tc-output-frame")
     await frames.nth(1).wait_for(state="attached")
 
-    # The HTML output's script ran -- inside its sandbox, an opaque origin.
-    output_frames = [f for f in page.frames if f.url.endswith("/tandem/output-frame")]
-    assert len(output_frames) == 2
-    await eventually(
-        lambda: _has(output_frames[0], "#frame-ok") or _has(output_frames[1], "#frame-ok")
-    )
-    html_frame = output_frames[0] if await _has(output_frames[0], "#frame-ok") else output_frames[1]
+    # The HTML output's script ran -- inside its sandbox, an opaque origin. An attached
+    # iframe starts at about:blank: wait until both have loaded the output frame's page.
+    async def both_output_frames() -> list[Any]:
+        loaded = [f for f in page.frames if f.url.endswith("/tandem/output-frame")]
+        assert len(loaded) == 2, [f.url for f in page.frames]
+        return loaded
+
+    output_frames = await eventually(both_output_frames)
+
+    async def the_html_frame() -> Any:
+        ran = [f for f in output_frames if await _has(f, "#frame-ok")]
+        assert len(ran) == 1, len(ran)
+        return ran[0]
+
+    html_frame = await eventually(the_html_frame)
     await html_frame.wait_for_function(
         "() => document.body.dataset.fetch !== undefined", timeout=10_000
     )
