@@ -231,9 +231,12 @@ class AccessService:
         principal_id: str,
         path: str | None = None,
         client_address: str | None = None,
+        *,
+        seen_grants: Iterable[str] = (),
         **detail: Any,
     ) -> AuditEvent:
-        """Append an audit event (also for the caller's joins, leaves, executions, denials)."""
+        """Append an audit event (also for the caller's joins, leaves, executions, denials);
+        ``seen_grants`` are marked as seen in the same write."""
         return await self.store.append_audit(
             at=self.clock(),
             kind=AuditKind(kind).value,
@@ -241,6 +244,7 @@ class AccessService:
             path=path,
             client_address=client_address,
             detail=detail,
+            seen_grants=seen_grants,
         )
 
     async def record_visit(
@@ -253,14 +257,7 @@ class AccessService:
     ) -> AuditEvent:
         """Audit a join or a leave and mark the grants it used as seen, in one write (in a
         join storm, the joins queued together share one transaction)."""
-        return await self.store.append_audit(
-            at=self.clock(),
-            kind=AuditKind(kind).value,
-            principal_id=principal_id,
-            path=path,
-            client_address=client_address,
-            seen_grants=grant_ids,
-        )
+        return await self.record(kind, principal_id, path, client_address, seen_grants=grant_ids)
 
     # -- invitations -----------------------------------------------------------------
 

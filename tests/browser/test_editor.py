@@ -55,6 +55,20 @@ async def open_owner(
     return page
 
 
+async def redeemed_cookies(server: TandemServer, link: str, name: str) -> list[dict[str, str]]:
+    """Redeem ``link`` over HTTP as ``name``: the guest session's cookies, for a browser."""
+    client = Guest(server)
+    try:
+        joined = await client.join(link, name=name)
+        assert joined.status_code == 303, joined.text
+        return [
+            {"name": key, "value": value, "url": server.http_url}
+            for key, value in client.http.cookies.items()
+        ]
+    finally:
+        await client.close()
+
+
 async def open_guest(
     browser: Any,
     server: TandemServer,
@@ -66,16 +80,7 @@ async def open_guest(
     """A guest who redeemed a real invitation (over HTTP), then opens the editor in its own
     browser context with that guest session's cookies."""
     invitation = await share(server, path, role=role, **invite)
-    client = Guest(server)
-    try:
-        joined = await client.join(invitation["link"], name=name)
-        assert joined.status_code == 303, joined.text
-        cookies = [
-            {"name": key, "value": value, "url": server.http_url}
-            for key, value in client.http.cookies.items()
-        ]
-    finally:
-        await client.close()
+    cookies = await redeemed_cookies(server, invitation["link"], name)
     ctx = await browser.new_context()
     await ctx.add_cookies(cookies)
     page = await ctx.new_page()

@@ -25,7 +25,7 @@ from pycrdt import Doc
 
 from tandem.documents.model import new_document
 from tandem.testing import TandemServer, YPeer
-from tests.browser.test_editor import cell, cell_text, edit_cell, wait_online
+from tests.browser.test_editor import cell, cell_text, edit_cell, redeemed_cookies, wait_online
 from tests.eventually import eventually
 from tests.handlers.test_sharing import Guest, share
 from tests.lab.conftest import LabPage, lab_server
@@ -112,16 +112,7 @@ async def open_guest_page(browser: Any, server: TandemServer) -> tuple[Any, list
     """A guest who redeemed a real run link, in its own browser context; every console
     error and page error it logs is collected from the first request on."""
     invitation = await share(server, PATH, role="run")
-    client = Guest(server)
-    try:
-        joined = await client.join(invitation["link"], name=GUEST)
-        assert joined.status_code == 303, joined.text
-        cookies = [
-            {"name": key, "value": value, "url": server.http_url}
-            for key, value in client.http.cookies.items()
-        ]
-    finally:
-        await client.close()
+    cookies = await redeemed_cookies(server, invitation["link"], GUEST)
     context = await browser.new_context(viewport={"width": 1200, "height": 900})
     await context.add_cookies(cookies)
     page = await context.new_page()
