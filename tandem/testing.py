@@ -24,7 +24,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import websockets
 from pycrdt import Doc, TransactionEvent
@@ -41,6 +41,9 @@ from .protocol import (
     encode_var_string,
     encode_var_uint,
 )
+
+if TYPE_CHECKING:
+    from .prestart import PrestartedProcess
 
 __all__ = ["TandemServer", "YPeer", "free_port"]
 
@@ -67,6 +70,12 @@ def without_repeats(args: list[str]) -> list[str]:
 # kernels and outgoing connections never take a port, each pytest-xdist worker in a
 # slice of its own: a port found free here cannot be taken meanwhile by another worker.
 PORT_BASE, PORT_SLICE = 20000, 1500
+
+PRESTART = False
+"""Fork ``tandem`` servers from one process that imported the server once
+(:mod:`tandem.prestart`) instead of starting each from nothing; the test suite turns it
+on. Other commands (a stock ``jupyter server``, the reference) always start afresh."""
+_prestarter: Any = None
 
 
 def port_range() -> range:
@@ -116,7 +125,7 @@ class TandemServer:
         self.extra_env = env or {}
         self.port = port or free_port()
         self._port_chosen = port is None
-        self.process: subprocess.Popen[bytes] | None = None
+        self.process: subprocess.Popen[bytes] | PrestartedProcess | None = None
         self.log_path = self.state_dir / "server.log"
 
     @property
@@ -166,9 +175,7 @@ class TandemServer:
             *self.args,
         ]
         log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
-        log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
-        log.close()
+        self.process = self._launch(cmd, env)
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 self.process = None
@@ -186,6 +193,22 @@ class TandemServer:
                 return True
             await asyncio.sleep(0.1)
         raise TimeoutError(f"server did not start:\n{self.log_tail()}")
+
+    def _launch(
+        self, cmd: list[str], env: dict[str, str]
+    ) -> subprocess.Popen[bytes] | PrestartedProcess:
+        tandem = [sys.executable, "-m", "tandem"]
+        # What the interpreter reads as it starts (PYTHONPATH, ...) needs a fresh one.
+        fresh = any(name.startswith("PYTHON") for name in self.extra_env)
+        if PRESTART and cmd[: len(tandem)] == tandem and not fresh and hasattr(os, "pidfd_open"):
+            global _prestarter
+            if _prestarter is None:
+                from .prestart import Prestarter
+
+                _prestarter = Prestarter()
+            return _prestarter.spawn(cmd[len(tandem) :], env, self.log_path)
+        with open(self.log_path, "ab") as log:
+            return subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
 
     def _port_taken(self, log_start: int) -> bool:
         with open(self.log_path, "rb") as log:

@@ -11,6 +11,7 @@ from tandem.quick_start import defer_iri_parsers
 
 defer_iri_parsers()  # as the ``tandem`` command does (before nbformat imports jsonschema)
 
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -20,14 +21,20 @@ import pytest
 import pytest_asyncio
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
+import tandem.testing
 from tandem.testing import TandemServer
+
+# Servers fork from one process that imported the server once (tandem.prestart): about
+# a second of CPU saved per start. TANDEM_TEST_PRESTART=0 starts each from nothing.
+tandem.testing.PRESTART = os.environ.get("TANDEM_TEST_PRESTART", "1") != "0"
 
 MODULE_LOOP = pytest.mark.asyncio(loop_scope="module")
 """Mark for modules whose tests share ``module_server``: they run in its event loop."""
 
-SHARED_PACKAGES = ("tests/browser/",)
+SHARED_PACKAGES = ("tests/browser/", "tests/hub/")
 """Packages whose modules share a package-scoped fixture (the browser tests' Chromium, in
-the package's event loop): under pytest-xdist all their modules run on one worker."""
+the package's event loop; the hub tests' JupyterHub): under pytest-xdist all their
+modules run on one worker."""
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -78,3 +78,42 @@ async def test_a_port_given_by_the_caller_is_never_replaced(root: Path, tmp_path
         with pytest.raises(RuntimeError, match="exited early"):
             await server.start(timeout=60)
     assert server.port == port
+
+
+# -- servers forked from the prestarter (tandem.prestart) --------------------------------
+
+
+async def test_a_prestarted_server_is_a_process_of_its_own(root: Path, tmp_path: Path) -> None:
+    """Its own environment and log; kill -9 ends it alone, with Popen's return code."""
+    from tandem.prestart import PrestartedProcess
+
+    first = TandemServer(root, tmp_path / "one")
+    second = TandemServer(root, tmp_path / "two")
+    await first.start()
+    await second.start()
+    try:
+        assert isinstance(first.process, PrestartedProcess)
+        assert first.process.pid != second.process.pid
+        for name in ("one", "two"):  # each took its JUPYTER_DATA_DIR from its environment
+            assert (tmp_path / name / "data" / "tandem" / "tandem.sqlite").exists()
+        assert f":{first.port}/" in first.log_path.read_text()
+        assert f":{second.port}/" not in first.log_path.read_text()
+        process = first.process
+        await first.stop(kill=True)
+        assert process.poll() == -9
+        status, _ = await second.arequest("GET", "/api/status")
+        assert status == 200
+        await first.start()  # again, in the same state folder
+        assert (await first.arequest("GET", "/api/status"))[0] == 200
+    finally:
+        await first.stop()
+        await second.stop()
+
+
+async def test_a_prestarted_server_that_cannot_start_exits_and_says_why(
+    root: Path, tmp_path: Path
+) -> None:
+    server = TandemServer(root / "missing", tmp_path / "state", port=free_port())
+    with pytest.raises(RuntimeError, match="exited early"):
+        await server.start(timeout=60)
+    assert "missing" in server.log_path.read_text()

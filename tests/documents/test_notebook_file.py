@@ -4,6 +4,7 @@ nothing."""
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -34,8 +35,8 @@ def full_save(document: Any) -> tuple[bytes, str, bool]:
     return data.encode("utf-8"), content_fingerprint("notebook", content), valid
 
 
-def loaded(cells: int = 12) -> Any:
-    document = new_document("notebook", Doc())
+def loaded(cells: int = 12, *, skip_gc: bool = False) -> Any:
+    document = new_document("notebook", Doc(skip_gc=skip_gc or None))
     nb = nbformat.v4.new_notebook()
     for i in range(cells):
         if i % 3 == 0:
@@ -87,7 +88,10 @@ def test_only_changed_cells_are_converted_again() -> None:
 
 def test_many_incremental_saves_write_the_bytes_of_a_full_save() -> None:
     rng = random.Random(16)
-    document = loaded()
+    # pycrdt 0.14 (yrs) crashes the process or corrupts the document in about one run in
+    # five of this sequence when it frees deleted content (docs/durability.md, "Upstream
+    # defect: deleted content freed"); TANDEM_TEST_YRS_GC=1 runs it as the server would.
+    document = loaded(skip_gc=os.environ.get("TANDEM_TEST_YRS_GC") != "1")
     cache = NotebookFileCache(document)
     cells = document.ycells
     for step in range(300):

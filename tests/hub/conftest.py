@@ -1,11 +1,17 @@
-"""One real JupyterHub for the module, with alice's server spawned (see ``harness``)."""
+"""One real JupyterHub for all hub tests, with alice's server spawned (see ``harness``).
+
+The package's modules run on one pytest-xdist worker (``SHARED_PACKAGES``) and share it:
+each test undoes the shares and grants it makes; a module that needs other users' servers
+spawns them itself (``test_hub_run_refusal``)."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.conftest import write_notebook
@@ -35,9 +41,9 @@ async def _start(hub: Hub) -> None:
     await hub.spawn("alice")
 
 
-@pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
-    """Started and stopped outside the tests' event loops (one hub for the module)."""
+@pytest.fixture(scope="package")
+def package_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
+    """Started and stopped outside the tests' event loops (one hub for the package)."""
     base = tmp_path_factory.mktemp("hub")
     hub = Hub(base / "state", base / "homes")
     alices_home(hub.homes)
@@ -46,6 +52,31 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
         yield hub
     finally:
         asyncio.run(hub.stop())
+
+
+async def unshare_everything(hub: Hub, owner: str = "alice") -> None:
+    """Revoke every Tandem grant of ``owner``'s server (with the hub shares Tandem made)
+    and remove the hub shares left, through the server's own token, as ``tandem revoke``
+    would."""
+    runtime = hub.homes / owner / ".local" / "share" / "jupyter" / "runtime"
+    info = json.loads(next(runtime.glob("jpserver-*.json")).read_text())
+    base, headers = info["url"].rstrip("/"), {"Authorization": f"token {info['token']}"}
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60) as client:
+        listed = await client.get("/tandem/api/grants")
+        assert listed.status_code == 200, listed.text
+        for grant in listed.json()["grants"]:
+            if grant["revoked_at"] is None:
+                response = await client.delete(f"/tandem/api/grants/{grant['id']}")
+                assert response.status_code == 204, response.text
+    response = await hub.api("DELETE", f"/shares/{owner}/")
+    assert response.status_code in (200, 204), response.text
+
+
+@pytest.fixture(scope="module")
+def hub(package_hub: Hub) -> Iterator[Hub]:
+    """The package's hub; after the module, alice's server is shared with nobody again."""
+    yield package_hub
+    asyncio.run(unshare_everything(package_hub))
 
 
 @pytest.fixture

@@ -186,6 +186,16 @@ class Hub:
                 raise RuntimeError(f"{name}'s server did not start:\n{self.log_tail()}")
             await asyncio.sleep(0.5)
 
+    async def stop_server(self, name: str, timeout: float = 60.0) -> None:
+        """Stop ``name``'s server (a login may have spawned it) and wait until it is gone."""
+        response = await self.api("DELETE", f"/users/{name}/server")
+        assert response.status_code in (202, 204, 400), response.text
+        deadline = time.monotonic() + timeout
+        while (await self.api("GET", f"/users/{name}")).json().get("servers", {}).get(""):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{name}'s server did not stop:\n{self.log_tail()}")
+            await asyncio.sleep(0.3)
+
     async def share(self, owner: str, user: str) -> None:
         response = await self.api("POST", f"/shares/{owner}/", {"user": user})
         assert response.status_code == 200, response.text

@@ -29,31 +29,33 @@ def home_of(homes: Path, name: str) -> None:
     """A notebook, and the server's own Jupyter config (read from the user's home)."""
     home = homes / name
     write_notebook(home / "demo.ipynb")
-    (home / ".jupyter").mkdir(parents=True)
+    (home / ".jupyter").mkdir(parents=True, exist_ok=True)
     (home / ".jupyter" / "jupyter_server_config.py").write_text(
         "c = get_config()  # noqa\n" + CONFIG[name], encoding="utf-8"
     )
 
 
-async def _start(hub: Hub) -> None:
-    await hub.start()
-    for name in ("erin", "frank", "bob"):
-        await hub.add_user(name)
-    await asyncio.gather(hub.spawn("erin"), hub.spawn("frank"))
-
-
 @pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
-    """One hub for the module, started outside the tests' event loop."""
-    base = tmp_path_factory.mktemp("hub")
-    hub = Hub(base / "state", base / "homes")
-    for name in CONFIG:
-        home_of(hub.homes, name)
+def servers(hub: Hub) -> Iterator[Hub]:
+    """Erin's and frank's servers on the package's hub, started for this module with
+    their config (a server an earlier login spawned is stopped first)."""
+
+    async def spawn() -> None:
+        for name in (*CONFIG, "bob"):
+            await hub.add_user(name)
+        await asyncio.gather(*(hub.stop_server(name) for name in CONFIG))
+        for name in CONFIG:
+            home_of(hub.homes, name)
+        await asyncio.gather(*(hub.spawn(name) for name in CONFIG))
+
+    async def stop() -> None:
+        await asyncio.gather(*(hub.stop_server(name) for name in CONFIG))
+
+    asyncio.run(spawn())
     try:
-        asyncio.run(_start(hub))
         yield hub
     finally:
-        asyncio.run(hub.stop())
+        asyncio.run(stop())
 
 
 async def owner(hub: Hub, name: str) -> HubBrowser:
@@ -79,7 +81,8 @@ async def shared_in_the_hub(hub: Hub, name: str) -> list[str]:
     return [(s.get("user") or {}).get("name") for s in response.json()["items"]]
 
 
-async def test_a_run_share_is_refused_where_code_cannot_be_confined(hub: Hub) -> None:
+async def test_a_run_share_is_refused_where_code_cannot_be_confined(servers: Hub) -> None:
+    hub = servers
     erin = await owner(hub, "erin")
     try:
         status, body = await share_with_bob(erin, "erin", role="run")
@@ -105,8 +108,9 @@ async def test_a_run_share_is_refused_where_code_cannot_be_confined(hub: Hub) ->
 
 
 async def test_a_run_share_runs_as_the_owner_where_the_server_lets_every_run_share(
-    hub: Hub,
+    servers: Hub,
 ) -> None:
+    hub = servers
     frank = await owner(hub, "frank")
     try:
         status, body = await share_with_bob(frank, "frank", role="run")

@@ -238,8 +238,8 @@ async def test_kill_9_while_lab_is_open_keeps_every_edit_exactly_once(
         assert "\n".join(on_server).count(marker) == 1, marker
     await lab_page.screenshot("after-kill-9")
     # The server being down is the only thing JupyterLab may complain about: its socket
-    # drops, and a request it makes meanwhile is refused (ServerConnection's NetworkError
-    # keeps the browser's "Failed to fetch").
-    down = ("ERR_CONNECTION_REFUSED", "WebSocket", "Failed to fetch")
+    # drops, a request it makes meanwhile is refused (ServerConnection's NetworkError
+    # keeps the browser's "Failed to fetch"), and one in flight as it dies is reset.
+    down = ("ERR_CONNECTION_REFUSED", "ERR_CONNECTION_RESET", "WebSocket", "Failed to fetch")
     unexpected = [e for e in lab_page.errors if not any(mark in e for mark in down)]
     assert unexpected == [], "\n".join(unexpected)

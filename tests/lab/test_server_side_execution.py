@@ -232,6 +232,9 @@ async def test_shift_enter_runs_on_the_server_and_outputs_outlive_the_tab(
     text = await page_outputs(lab_page, 0)
     assert [text.count(f"line {i}") for i in range(3)] == [1, 1, 1]  # each line once, not twice
     assert await page_prompt(lab_page, 0) == "[1]:"
+    # Playwright reports the page's request on its own connection, which may come after
+    # the outputs the server wrote meanwhile.
+    await eventually(lambda: len(traffic.executes()) >= 1)
     assert traffic.executes() == [
         (
             f"{lab.http_url}/api/kernels/{kernel_id}/execute",
@@ -259,6 +262,7 @@ async def test_shift_enter_runs_on_the_server_and_outputs_outlive_the_tab(
     await eventually(
         lambda: stream_text(peer.notebook.get()["cells"][1]).startswith("0\n"), timeout=30
     )
+    await eventually(lambda: len(traffic.executes()) >= 2)
     assert len(traffic.executes()) == 2
     await lab_page.close()
     saves_before_close = events.actions("server-side.ipynb").count("save")
