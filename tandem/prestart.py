@@ -2,7 +2,7 @@
 
 A Jupyter server with Tandem spends about a second of CPU importing before it serves; a
 test suite starts about 170 of them. ``python -m tandem.prestart`` imports it all once,
-then forks a fresh server for each request, which is a separate process from the
+then forks a fresh ``tandem`` server for each request, which is a separate process from the
 first line of ``main()`` on: its own pid, environment, working folder, log, signals and
 exit status, and kill -9 kills it alone. Only :mod:`tandem.testing` uses it, and only
 where asked (``tandem.testing.PRESTART``).
@@ -33,25 +33,13 @@ __all__ = ["Prestarter", "PrestartedProcess"]
 
 
 def _preload() -> None:
-    """What every server imports, imported once here (JupyterLab where installed)."""
+    """What every server imports, imported once here."""
     from .quick_start import defer_iri_parsers
 
     defer_iri_parsers()
     import jupyter_server.serverapp  # noqa: F401
 
-    from . import app, cli, lab_launch  # noqa: F401
-
-    if lab_launch.lab_installed():
-        import copy
-        import logging
-
-        import jupyterlab.labapp  # noqa: F401
-        from jupyterlab import commands
-
-        # JupyterLab asks node for yarn's configuration (its npm registry) at every start,
-        # about a second each: asked once here, the same answer for every fork.
-        yarn = commands._yarn_config(logging.getLogger("jupyterlab"))
-        commands._yarn_config = lambda logger: copy.deepcopy(yarn)
+    from . import app, cli  # noqa: F401
 
 
 def _run_child(request: dict[str, Any]) -> None:
@@ -69,6 +57,9 @@ def _run_child(request: dict[str, Any]) -> None:
         os.dup2(log, 1)
         os.dup2(log, 2)
         os.closerange(3, os.sysconf("SC_OPEN_MAX"))  # the prestarter's sockets, pidfds
+        import faulthandler
+
+        faulthandler.enable()  # a crash leaves its traceback in the server's log
         from .cli import main
 
         sys.argv = ["tandem", *request["argv"]]

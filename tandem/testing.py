@@ -200,7 +200,10 @@ class TandemServer:
         tandem = [sys.executable, "-m", "tandem"]
         # What the interpreter reads as it starts (PYTHONPATH, ...) needs a fresh one.
         fresh = any(name.startswith("PYTHON") for name in self.extra_env)
-        if PRESTART and cmd[: len(tandem)] == tandem and not fresh and hasattr(os, "pidfd_open"):
+        # JupyterLab servers start afresh: one forked ``tandem lab`` died without a word
+        # in a CI run (cause not found yet), and none of the plain servers did.
+        plain = cmd[: len(tandem)] == tandem and cmd[len(tandem) : len(tandem) + 1] != ["lab"]
+        if PRESTART and plain and not fresh and hasattr(os, "pidfd_open"):
             global _prestarter
             if _prestarter is None:
                 from .prestart import Prestarter
