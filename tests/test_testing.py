@@ -85,8 +85,11 @@ async def test_a_port_given_by_the_caller_is_never_replaced(root: Path, tmp_path
 
 async def test_a_prestarted_server_is_a_process_of_its_own(root: Path, tmp_path: Path) -> None:
     """Its own environment and log; kill -9 ends it alone, with Popen's return code."""
+    import tandem.testing
     from tandem.prestart import PrestartedProcess
 
+    if not tandem.testing.PRESTART:
+        pytest.skip("TANDEM_TEST_PRESTART=0: servers start afresh")
     first = TandemServer(root, tmp_path / "one")
     second = TandemServer(root, tmp_path / "two")
     await first.start()

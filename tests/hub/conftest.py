@@ -1,8 +1,8 @@
 """One real JupyterHub for all hub tests, with alice's server spawned (see ``harness``).
 
 The package's modules run on one pytest-xdist worker (``SHARED_PACKAGES``) and share it:
-each test undoes the shares and grants it makes; a module that needs other users' servers
-spawns them itself (``test_hub_run_refusal``)."""
+after each module alice's server is shared with nobody again (``hub``); a module that
+needs other users' servers spawns them itself (``test_hub_run_refusal``)."""
 
 from __future__ import annotations
 
