@@ -41,12 +41,26 @@ def install(service: SandboxService) -> None:
     KernelProvisionerFactory.instance().default_provisioner_name = NAME
 
 
+def _launch_is_activity(km: Any) -> None:
+    """Give the kernel its first ``last_activity`` at launch.
+
+    jupyter_client registers a starting kernel one turn of the event loop before
+    jupyter_server sets its ``last_activity``; a ``GET /api/kernels`` (JupyterLab polls it)
+    answered in between failed with 500 (a ``TraitError``). jupyter_server overwrites the
+    value once the kernel has started."""
+    if km is not None and km.has_trait("last_activity"):
+        from jupyter_server._tz import utcnow
+
+        km.last_activity = utcnow()
+
+
 class ConfinedProvisioner(LocalProvisioner):
     _transport: tuple[str, str] | None = None
     """The kernel manager's own transport and address, restored for unconfined launches."""
 
     async def pre_launch(self, **kwargs: Any) -> dict[str, Any]:
         service, km = _service, self.parent
+        _launch_is_activity(km)
         if service is None or km is None:
             return await super().pre_launch(**kwargs)
         if self._transport is None:
