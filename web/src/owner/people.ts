@@ -12,10 +12,12 @@ import type { Grant, Invitation } from "./types";
 export function showPeople(frame: Frame, grants: Feed<Grant[]>): void {
   const invitations = new Feed(async () =>
     (await api<{ invitations: Invitation[] }>("GET", "tandem/api/invitations")).invitations);
+  // "Loading…" takes the box of the empty-list line that usually replaces it, so that a
+  // list arriving first does not move under a click when the other one arrives.
   const peopleRegion = h("section", { "aria-labelledby": "people-title" },
-    h("h2", { id: "people-title" }, "People"), h("p", { class: "muted" }, "Loading…"));
+    h("h2", { id: "people-title" }, "People"), h("p", { class: "empty" }, "Loading…"));
   const linksRegion = h("section", { "aria-labelledby": "links-title" },
-    h("h2", { id: "links-title" }, "Share links"), h("p", { class: "muted" }, "Loading…"));
+    h("h2", { id: "links-title" }, "Share links"), h("p", { class: "empty" }, "Loading…"));
   replace(frame.main,
     h("div", { class: "page-head" }, h("h1", {}, "People with access"), revokeEveryone(frame, grants, invitations)),
     peopleRegion,
