@@ -60,6 +60,9 @@ FAST = [
     "--TandemApp.room_evict_delay=1.0",
 ]
 
+NO_SAVE = [*FAST, "--TandemApp.save_delay=600", "--TandemApp.save_max_wait=600"]
+"""``FAST``, but a room writes its file only when it closes (or the test saves)."""
+
 
 def write_notebook(path: Path, cells: int = 3, outputs: bool = False) -> nbformat.NotebookNode:
     items = [new_markdown_cell("# Title\n\nSome *markdown* with ünïcödé ✓")]

@@ -9,11 +9,10 @@ import nbformat
 from pycrdt import Text
 
 from tandem.testing import TandemServer, YPeer
-from tests.conftest import FAST, write_notebook
+from tests.conftest import FAST, NO_SAVE, write_notebook
 from tests.eventually import eventually
 
 # Saving is slowed down so that only the store can keep edits across a crash.
-NO_SAVE = [*FAST, "--TandemApp.save_delay=600", "--TandemApp.save_max_wait=600"]
 
 
 def sources(peer: YPeer) -> list[str]:

@@ -14,7 +14,7 @@ import nbformat
 from pycrdt import Text
 
 from tandem.testing import TandemServer, YPeer
-from tests.conftest import FAST
+from tests.conftest import FAST, NO_SAVE
 from tests.eventually import eventually
 
 
@@ -86,8 +86,7 @@ async def test_offline_edits_after_restarts_are_never_duplicated(root, tmp_path)
 
 
 async def test_remote_overwrite_of_an_open_notebook_keeps_live_unsaved_work(root, tmp_path):
-    slow_saves = [*FAST, "--TandemApp.save_delay=600", "--TandemApp.save_max_wait=600"]
-    async with TandemServer(root, tmp_path / "state", args=slow_saves) as server:
+    async with TandemServer(root, tmp_path / "state", args=NO_SAVE) as server:
         typist = await YPeer.open(server, "demo.ipynb")
         watcher = await YPeer.open(server, "demo.ipynb")
         source: Text = typist.notebook.ycells[2]["source"]
