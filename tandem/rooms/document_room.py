@@ -37,6 +37,9 @@ class RoomSettings:
     """Fold the log into a snapshot once it holds this many updates..."""
     compact_age: float = 60.0
     """...or once its oldest uncompacted update is this many seconds old."""
+    gone_grace: float = 1.0
+    """Seconds a missing file is looked for again before the room closes: a file renamed
+    through Jupyter moves a moment before the file id manager knows its new path."""
 
 
 class DocumentRoom(Room):
@@ -238,6 +241,7 @@ class DocumentRoom(Room):
             if self._save_timer is not None:
                 self._save_timer.cancel()
                 self._save_timer = None
+            previous: tuple[str | None, bytes] | None = None
             try:
                 await self._check_file()
                 if self._dirty_since is None:
@@ -258,15 +262,19 @@ class DocumentRoom(Room):
             except FileChanged:
                 # Someone wrote the file while we prepared ours: merge theirs, save again.
                 self.log.info("%s changed while saving; merging first", self._path)
-                if previous[0] is not None:
-                    self._base_update = previous[1]
-                    self._mark_synced(previous[0])
+                self._restore_synced(previous)
                 self._save_timer = asyncio.get_running_loop().call_later(
                     0, lambda: asyncio.ensure_future(self.save())
                 )
                 return "failed"
             except FileGone:
-                self._file_gone()
+                self._restore_synced(previous)
+                if await self._still_gone():
+                    self._file_gone()
+                else:  # it was being renamed: save where it is now
+                    self._save_timer = asyncio.get_running_loop().call_later(
+                        0, lambda: asyncio.ensure_future(self.save())
+                    )
                 return "failed"
             except FileReadOnly:
                 # As Jupyter does: a read-only file is never overwritten; the edits stay
@@ -294,9 +302,10 @@ class DocumentRoom(Room):
             self._notify_saved()
             return "success"
 
-    def _restore_synced(self, previous: tuple[str | None, bytes]) -> None:
-        """The write did not happen: the file still holds what was synced before."""
-        if previous[0] is not None:
+    def _restore_synced(self, previous: tuple[str | None, bytes] | None) -> None:
+        """The write did not happen: the file still holds what was synced before
+        (``previous``: that state, or None when the save failed before recording it)."""
+        if previous is not None and previous[0] is not None:
             self._base_update = previous[1]
             self._mark_synced(previous[0])
 
@@ -370,8 +379,9 @@ class DocumentRoom(Room):
                 async with self._save_lock:
                     await self._check_file()
             except FileGone:
-                self._file_gone()
-                return
+                if await self._still_gone():
+                    self._file_gone()
+                    return
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -411,6 +421,19 @@ class DocumentRoom(Room):
             self._note_edit()  # peers had unsaved work: write the merged result back
         else:
             self._set_state(dirty=False)
+
+    async def _still_gone(self) -> bool:
+        """Whether the file is still missing after ``gone_grace`` seconds of looking
+        (where the file id manager says it is now, each time)."""
+        deadline = time.monotonic() + self.settings.gone_grace
+        while time.monotonic() < deadline:
+            await asyncio.sleep(min(0.1, self.settings.gone_grace))
+            try:
+                await self.file.stat()
+            except FileGone:
+                continue
+            return False
+        return True
 
     def _file_gone(self) -> None:
         self.log.warning("%s is gone; closing room %s", self._path, self.room_id)

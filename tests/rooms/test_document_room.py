@@ -3,7 +3,9 @@ reopenings, saving, and merges of files changed by other programs."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import nbformat
@@ -11,8 +13,9 @@ import pytest
 
 from tandem.rooms import DocumentRoom
 from tandem.store.memory import MemoryStore
-from tandem.testing_inprocess import LocalPeer, open_document_room
+from tandem.testing_inprocess import FAST_SETTINGS, LocalPeer, open_document_room
 from tests.conftest import write_notebook
+from tests.eventually import eventually
 
 
 @pytest.fixture
@@ -202,6 +205,59 @@ async def test_a_deleted_file_closes_the_room_with_4404(folder: Path, store: Mem
         (folder / "demo.ipynb").unlink()
         assert await room.save() == "failed"
         assert alice.close_code == 4404
+    finally:
+        await room.stop()
+
+
+class LaggingLocation:
+    """Where the file id manager says a file is: as in Jupyter, it learns a rename a
+    moment after the file moved on disk."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __call__(self) -> str:
+        return self.path
+
+    async def moved(self, folder: Path, new: str, lag: float) -> None:
+        (folder / new).parent.mkdir(parents=True, exist_ok=True)
+        (folder / self.path).rename(folder / new)
+        await asyncio.sleep(lag)
+        self.path = new
+
+
+async def test_a_rename_seen_late_is_followed_and_closes_nobody(
+    folder: Path, store: MemoryStore
+) -> None:
+    where = LaggingLocation("demo.ipynb")
+    polling = replace(FAST_SETTINGS, poll_interval=0.05)
+    room = await open_document_room(folder, "demo.ipynb", store, settings=polling, locate=where)
+    try:
+        alice = await LocalPeer(room).connect()
+        await where.moved(folder, "week2/demo.ipynb", lag=0.4)  # several polls in between
+        await eventually(lambda: room.document.ystate.get("path") == "week2/demo.ipynb")
+        assert not alice.closed
+    finally:
+        await room.stop()
+
+
+async def test_a_save_during_a_rename_writes_the_file_where_it_went(
+    folder: Path, store: MemoryStore
+) -> None:
+    where = LaggingLocation("demo.ipynb")
+    room = await open_document_room(folder, "demo.ipynb", store, locate=where)
+    try:
+        alice = await LocalPeer(room).connect()
+        type_into(alice, 1, "\n# typed during the move")
+        await alice.flush()
+        moving = asyncio.ensure_future(where.moved(folder, "week2/demo.ipynb", lag=0.3))
+        await asyncio.sleep(0)  # the file has moved; its new path is not known yet
+        await room.save()
+        await moving
+        moved = folder / "week2" / "demo.ipynb"
+        await eventually(lambda: sources_on_disk(moved)[1].endswith("# typed during the move"))
+        assert not (folder / "demo.ipynb").exists()
+        assert not alice.closed
     finally:
         await room.stop()
 
