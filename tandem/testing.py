@@ -127,6 +127,8 @@ class TandemServer:
         self._port_chosen = port is None
         self.process: subprocess.Popen[bytes] | PrestartedProcess | None = None
         self.log_path = self.state_dir / "server.log"
+        self.hung_on_stop = False
+        """Whether the process once ignored SIGTERM for 30 s (its stacks are in its log)."""
 
     @property
     def http_url(self) -> str:
@@ -161,6 +163,7 @@ class TandemServer:
             "JUPYTER_RUNTIME_DIR": str(self.state_dir / "runtime"),
             "JUPYTER_CONFIG_DIR": str(self.state_dir / "config"),
             "JUPYTER_PLATFORM_DIRS": "1",
+            "PYTHONFAULTHANDLER": "1",  # a crash or SIGABRT leaves every thread's stack
             **self.extra_env,
         }
         cmd = [
@@ -288,8 +291,17 @@ class TandemServer:
             try:
                 await asyncio.to_thread(proc.wait, 30)
             except subprocess.TimeoutExpired:
-                proc.kill()
-                await asyncio.to_thread(proc.wait)
+                # Hung on its way out: SIGABRT makes faulthandler write where every
+                # thread is into the server's log, for whoever reads it next.
+                self.hung_on_stop = True
+                with open(self.log_path, "a") as log:
+                    log.write("\n[testing] no exit 30 s after SIGTERM: SIGABRT\n")
+                proc.send_signal(signal.SIGABRT)
+                try:
+                    await asyncio.to_thread(proc.wait, 10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    await asyncio.to_thread(proc.wait)
 
     async def restart(self, kill: bool = False) -> None:
         await self.stop(kill=kill)
