@@ -9,9 +9,10 @@ LAB_DIR := labextension
 # The venv's JupyterLab finds the extension here (a link to the build in tandem/labextension).
 LAB_LINK := $(VENV)/share/jupyter/labextensions/@jupyter-tandem/labextension
 CHROMIUM ?= /usr/bin/chromium
-# pytest-xdist workers for `make test`: 2 (the default) runs whole modules in two
-# processes; `make test TEST_WORKERS=0` runs every test in one process, the way to debug.
-TEST_WORKERS ?= 2
+# pytest-xdist workers for `make test`: 3 (the default) runs whole modules in three
+# processes (on two cores: tests wait on servers and browsers, a third worker fills the
+# gaps); `make test TEST_WORKERS=0` runs every test in one process, the way to debug.
+TEST_WORKERS ?= 3
 # Jupyter refuses to run as root unless told to; CI and these machines run as root.
 ROOT_FLAG := $(shell [ "$$(id -u)" = "0" ] && echo --ServerApp.allow_root=True)
 

@@ -39,7 +39,7 @@ modules run on one worker."""
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """Under ``pytest -n 2 --dist loadfile`` (``make test``) each worker takes whole
+    """Under ``pytest -n 3 --dist loadfile`` (``make test``) each worker takes whole
     modules, where their module-scoped servers live, and a shared package whole.
     (xdist's own ``loadgroup`` marks are ignored by pytest 9, which keeps node ids
     elsewhere than xdist sets the group.)"""
