@@ -13,6 +13,7 @@ in its private home) instead.
 from __future__ import annotations
 
 import os
+from datetime import datetime, timezone
 from typing import Any
 
 from jupyter_client.provisioning import LocalProvisioner
@@ -49,9 +50,7 @@ def _launch_is_activity(km: Any) -> None:
     answered in between failed with 500 (a ``TraitError``). jupyter_server overwrites the
     value once the kernel has started."""
     if km is not None and km.has_trait("last_activity"):
-        from jupyter_server._tz import utcnow
-
-        km.last_activity = utcnow()
+        km.last_activity = datetime.now(timezone.utc)  # the aware UTC time jupyter_server uses
 
 
 class ConfinedProvisioner(LocalProvisioner):
