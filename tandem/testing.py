@@ -127,8 +127,10 @@ class TandemServer:
         self._port_chosen = port is None
         self.process: subprocess.Popen[bytes] | PrestartedProcess | None = None
         self.log_path = self.state_dir / "server.log"
+        self.stop_timeout = 30.0
+        """Seconds ``stop()`` waits after SIGTERM before SIGABRT (stacks to the log), then kill."""
         self.hung_on_stop = False
-        """Whether the process once ignored SIGTERM for 30 s (its stacks are in its log)."""
+        """Whether the process once outlived ``stop_timeout`` (its stacks are in its log)."""
 
     @property
     def http_url(self) -> str:
@@ -289,13 +291,14 @@ class TandemServer:
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
             try:
-                await asyncio.to_thread(proc.wait, 30)
+                await asyncio.to_thread(proc.wait, self.stop_timeout)
             except subprocess.TimeoutExpired:
                 # Hung on its way out: SIGABRT makes faulthandler write where every
                 # thread is into the server's log, for whoever reads it next.
                 self.hung_on_stop = True
                 with open(self.log_path, "a") as log:
-                    log.write("\n[testing] no exit 30 s after SIGTERM: SIGABRT\n")
+                    log.write(f"\n[testing] no exit {self.stop_timeout:g} s after SIGTERM: ")
+                    log.write("SIGABRT\n")
                 proc.send_signal(signal.SIGABRT)
                 try:
                     await asyncio.to_thread(proc.wait, 10)

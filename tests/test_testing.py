@@ -1,9 +1,14 @@
 """The test harness's ports: two pytest-xdist workers never share one, and a server
-whose port was taken meanwhile never lets a test talk to whoever took it."""
+whose port was taken meanwhile never lets a test talk to whoever took it. A server that
+hangs on its way out leaves its threads' stacks in its log."""
 
 from __future__ import annotations
 
+import asyncio
 import http.server
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -120,3 +125,34 @@ async def test_a_prestarted_server_that_cannot_start_exits_and_says_why(
     with pytest.raises(RuntimeError, match="exited early"):
         await server.start(timeout=60)
     assert "missing" in server.log_path.read_text()
+
+
+async def test_a_server_that_ignores_sigterm_leaves_its_stacks_in_its_log(tmp_path: Path) -> None:
+    server = TandemServer(tmp_path / "root", tmp_path / "state")
+    server.state_dir.mkdir(parents=True)
+    server.stop_timeout = 0.5
+    stubborn = "\n".join(
+        [
+            "import signal, time",
+            "signal.signal(signal.SIGTERM, signal.SIG_IGN)",
+            "print('ready', flush=True)",
+            "def waiting_forever():",
+            "    time.sleep(60)",
+            "waiting_forever()",
+        ]
+    )
+    with open(server.log_path, "ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-c", stubborn],
+            env={**os.environ, "PYTHONFAULTHANDLER": "1"},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    server.process = process
+    while "ready" not in server.log_tail():
+        await asyncio.sleep(0.05)
+    await server.stop()
+    assert server.hung_on_stop and process.returncode is not None
+    log = server.log_path.read_text()
+    assert "[testing] no exit 0.5 s after SIGTERM: SIGABRT" in log
+    assert "Fatal Python error: Aborted" in log and "waiting_forever" in log
