@@ -182,10 +182,12 @@ async def test_a_reader_that_falls_behind_is_closed_and_nobody_waits_for_it(root
         watcher = await YPeer.open(server, "demo.ipynb")
         source: Text = author.notebook.ycells[1]["source"]
         started = time.monotonic()
-        for i in range(24):  # 12 MB: more than the socket buffers and the backlog hold
-            source += f"# {i} " + "x" * 500_000 + "\n"
+        # 12 MB: more than the socket buffers and the backlog hold, in edits small enough
+        # that a reader keeping up is never a megabyte behind (500 KB edits closed it once).
+        for i in range(200):
+            source += f"# {i} " + "x" * 60_000 + "\n"
             await asyncio.sleep(0.01)
-        await eventually(lambda: "# 23 " in str(watcher.notebook.ycells[1]["source"]), 60)
+        await eventually(lambda: "# 199 " in str(watcher.notebook.ycells[1]["source"]), 60)
         # The watcher got everything while the stuck socket held megabytes back.
         assert time.monotonic() - started < 60
         await eventually(lambda: "closing it to resync" in server.log_tail(200), 30)
