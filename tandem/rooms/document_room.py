@@ -226,9 +226,12 @@ class DocumentRoom(Room):
         delay = min(self.settings.save_delay, self._dirty_since + self.settings.save_max_wait - now)
         if self._save_timer is not None:
             self._save_timer.cancel()
-        loop = asyncio.get_running_loop()
-        self._save_timer = loop.call_later(
-            max(delay, 0), lambda: asyncio.ensure_future(self.save())
+        self._save_in(max(delay, 0))
+
+    def _save_in(self, delay: float) -> None:
+        """Save ``delay`` seconds from now (0: as soon as the running save is done)."""
+        self._save_timer = asyncio.get_running_loop().call_later(
+            delay, lambda: asyncio.ensure_future(self.save())
         )
 
     async def save(self) -> str:
@@ -263,18 +266,14 @@ class DocumentRoom(Room):
                 # Someone wrote the file while we prepared ours: merge theirs, save again.
                 self.log.info("%s changed while saving; merging first", self._path)
                 self._restore_synced(previous)
-                self._save_timer = asyncio.get_running_loop().call_later(
-                    0, lambda: asyncio.ensure_future(self.save())
-                )
+                self._save_in(0)
                 return "failed"
             except FileGone:
                 self._restore_synced(previous)
                 if await self._still_gone():
                     self._file_gone()
                 else:  # it was being renamed: save where it is now
-                    self._save_timer = asyncio.get_running_loop().call_later(
-                        0, lambda: asyncio.ensure_future(self.save())
-                    )
+                    self._save_in(0)
                 return "failed"
             except FileReadOnly:
                 # As Jupyter does: a read-only file is never overwritten; the edits stay
