@@ -46,6 +46,9 @@ def _frame_header(length: int) -> bytes:
 class SendQueue:
     def __init__(self, handler: Any, limits: SendLimits) -> None:
         self._handler = handler
+        # The server's log (prefixed and configured like every other line); the
+        # module's logger only for handlers without one.
+        self.log: logging.Logger = getattr(handler, "log", None) or log
         self.limits = limits
         self._messages: list[bytes] = []
         self._queued = 0
@@ -76,7 +79,7 @@ class SendQueue:
                     self._queue(snapshot)
         else:
             if backlog > max(self.limits.max_backlog, 2 * self._largest):
-                log.warning(
+                self.log.warning(
                     "peer %s is %d bytes behind; closing it to resync",
                     self._handler.peer_id,
                     backlog,
@@ -152,7 +155,7 @@ def _flush_due() -> None:
         try:
             queue.flush()
         except Exception:  # one broken socket never stops the others' frames
-            log.exception("could not flush a room socket")
+            queue.log.exception("could not flush a room socket")
 
 
 def _ignore_closed(future: Any) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
+import re
 import socket
 import struct
 import time
@@ -191,6 +192,9 @@ async def test_a_reader_that_falls_behind_is_closed_and_nobody_waits_for_it(root
         # The watcher got everything while the stuck socket held megabytes back.
         assert time.monotonic() - started < 60
         await eventually(lambda: "closing it to resync" in server.log_tail(200), 30)
+        # Said in the server's own log format, like every other line.
+        (line,) = [x for x in server.log_tail(200).splitlines() if "closing it to resync" in x]
+        assert re.match(r"\[W \d{4}-\d\d-\d\d [\d:.]+ ServerApp\] peer ", line), line
         code = await asyncio.wait_for(_read_until_closed(reader), 30)
         assert code in (4408, None)
         writer.close()
